@@ -1,0 +1,192 @@
+// Package engine is Keystore Lab's KMS: custom key stores and their
+// connection state machine, the CloudHSM v2 API subset a sandbox needs, and
+// the simulator controls AWS has no API for.
+//
+// # One entry point
+//
+// Every host (the local server, engine.wasm, the browser and the Worker)
+// calls [Engine.Handle] with the value of an X-Amz-Target header and a JSON
+// body, and gets back an HTTP status and a JSON body exactly as AWS would
+// send them. Three families of targets are served:
+//
+//   - TrentService.<Operation>: the AWS KMS API (JSON 1.1).
+//   - BaldrApiService.<Operation>: the AWS CloudHSM v2 API subset.
+//   - Simulator.<Operation>: the clock, faults, kmsuser actions done in the
+//     CloudHSM CLI, and snapshots.
+//
+// # Determinism
+//
+// The engine never reads the wall clock, never sleeps, never starts a
+// goroutine and never reads crypto/rand. Each call carries the host's time;
+// the engine turns it into virtual time (see [Config.ClockSpeed] and
+// Simulator.AdvanceClock) and settles, in time order, every transition that
+// has come due: a CONNECTING store knows when it will be CONNECTED or
+// FAILED. Randomness (IDs, passwords, certificates) comes from a ChaCha8
+// stream seeded by [Config.Seed] and saved in snapshots, so the same calls
+// give the same bytes in every host.
+package engine
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"keystorelab/hsmsim/cloudhsm"
+	"keystorelab/hsmsim/wire"
+)
+
+// Config sets up a new sandbox.
+type Config struct {
+	// Region is the AWS Region the sandbox pretends to be (us-east-1 if empty).
+	Region string
+	// AccountID is the 12-digit account that owns everything (111122223333 if empty).
+	AccountID string
+	// Seed seeds every random choice the sandbox makes.
+	Seed [32]byte
+	// ClockSpeed is how many virtual seconds pass per second of host time
+	// (1 if zero or negative). Hosts that want a 20-minute connect to finish
+	// quickly pass something like 60.
+	ClockSpeed float64
+}
+
+// Engine is one sandbox: all of KMS's and the simulators' state. It is not
+// safe for concurrent use; hosts serialise calls.
+type Engine struct {
+	st  state
+	rng *rand.ChaCha8
+	hsm *cloudhsm.Sim
+	gen uint64
+	now time.Time // virtual time of the call in progress
+	ops map[string]op
+}
+
+// state is everything that is saved in a snapshot besides the simulators.
+type state struct {
+	Region    string      `json:"region"`
+	AccountID string      `json:"accountId"`
+	Clock     clock       `json:"clock"`
+	Seq       int64       `json:"seq"`
+	KeyStores []*keyStore `json:"keyStores"`
+}
+
+// New returns an empty sandbox whose virtual clock starts at now.
+func New(cfg Config, now time.Time) *Engine {
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if cfg.AccountID == "" {
+		cfg.AccountID = "111122223333"
+	}
+	if cfg.ClockSpeed <= 0 {
+		cfg.ClockSpeed = 1
+	}
+	e := &Engine{rng: rand.NewChaCha8(cfg.Seed)}
+	e.st = state{
+		Region:    cfg.Region,
+		AccountID: cfg.AccountID,
+		Clock:     newClock(now, cfg.ClockSpeed),
+		KeyStores: []*keyStore{},
+	}
+	e.hsm = cloudhsm.New(cfg.Region, cfg.AccountID, e.rng)
+	e.ops = e.operations()
+	return e
+}
+
+// Generation counts the calls that may have changed the sandbox. A host
+// that persists state saves a snapshot whenever it moves.
+func (e *Engine) Generation() uint64 { return e.gen }
+
+// Handle serves one API call. target is the X-Amz-Target header value
+// ("TrentService.CreateCustomKeyStore"), body the JSON request (empty means
+// {}), now the host's current time. It returns the HTTP status and the JSON
+// response body; errors come back as AWS sends them,
+// {"__type":"...","message":"..."}. Handle never panics on any input: an
+// internal failure is reported as a 500 KMSInternalException.
+func (e *Engine) Handle(now time.Time, target string, body []byte) (status int, resp []byte) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.gen++ // state may be half-written; make the host save what is there
+			status, resp = encodeError(&wire.Error{Type: "KMSInternalException", Status: 500,
+				Message: "The request could not be completed because of an internal error."})
+		}
+	}()
+	e.now = e.st.Clock.virtual(now)
+	if e.settle(e.now) {
+		e.gen++
+	}
+	o, ok := e.ops[target]
+	if !ok {
+		return encodeError(unknownOperation(target))
+	}
+	if o.mutates {
+		e.gen++
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = []byte("{}")
+	}
+	out, err := o.fn(now, body)
+	if err != nil {
+		return encodeError(err)
+	}
+	return encodeResult(out)
+}
+
+// op is one entry of the dispatch table.
+type op struct {
+	fn      func(host time.Time, body []byte) (any, error)
+	mutates bool
+}
+
+// decode reads a JSON request body into v. Bodies that are not JSON, or
+// whose members have the wrong JSON type, get SerializationException.
+func decode(body []byte, v any) error {
+	if err := json.Unmarshal(body, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return &wire.Error{Type: "SerializationException", Status: 400,
+				Message: "Value for member '" + te.Field + "' has the wrong type: expected " + te.Type.String()}
+		}
+		return &wire.Error{Type: "SerializationException", Status: 400,
+			Message: "The request body is not valid JSON: " + err.Error()}
+	}
+	return nil
+}
+
+func encodeResult(v any) (int, []byte) {
+	if v == nil {
+		return 200, []byte("{}")
+	}
+	if raw, ok := v.(json.RawMessage); ok {
+		return 200, raw
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return encodeError(&wire.Error{Type: "KMSInternalException", Status: 500, Message: "failed to encode the response"})
+	}
+	return 200, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+func encodeError(err error) (int, []byte) {
+	var we *wire.Error
+	if !errors.As(err, &we) {
+		we = &wire.Error{Type: "KMSInternalException", Status: 500,
+			Message: "The request could not be completed because of an internal error."}
+	}
+	status := we.Status
+	if status == 0 {
+		status = 400
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	field := "message"
+	if we.CapitalMessage {
+		field = "Message"
+	}
+	_ = enc.Encode(map[string]string{"__type": we.Type, field: we.Message})
+	return status, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}

@@ -1,0 +1,196 @@
+package engine
+
+import (
+	"time"
+
+	"keystorelab/hsmsim/cloudhsm"
+	"keystorelab/hsmsim/wire"
+)
+
+// ConnectionState is a custom key store's connection state.
+type ConnectionState string
+
+// The connection states, with AWS's spelling.
+const (
+	Connected     ConnectionState = "CONNECTED"
+	Connecting    ConnectionState = "CONNECTING"
+	Disconnected  ConnectionState = "DISCONNECTED"
+	Disconnecting ConnectionState = "DISCONNECTING"
+	Failed        ConnectionState = "FAILED"
+)
+
+// ConnectionStates lists every connection state.
+var ConnectionStates = []ConnectionState{Connected, Connecting, Disconnected, Disconnecting, Failed}
+
+// ConnectionErrorCode says why a connection FAILED.
+type ConnectionErrorCode string
+
+// The connection error codes that apply to AWS CloudHSM key stores.
+const (
+	ErrInvalidCredentials        ConnectionErrorCode = "INVALID_CREDENTIALS"
+	ErrClusterNotFound           ConnectionErrorCode = "CLUSTER_NOT_FOUND"
+	ErrNetworkErrors             ConnectionErrorCode = "NETWORK_ERRORS"
+	ErrInternalError             ConnectionErrorCode = "INTERNAL_ERROR"
+	ErrInsufficientCloudHSMHSMs  ConnectionErrorCode = "INSUFFICIENT_CLOUDHSM_HSMS"
+	ErrUserLockedOut             ConnectionErrorCode = "USER_LOCKED_OUT"
+	ErrUserNotFound              ConnectionErrorCode = "USER_NOT_FOUND"
+	ErrUserLoggedIn              ConnectionErrorCode = "USER_LOGGED_IN"
+	ErrSubnetNotFound            ConnectionErrorCode = "SUBNET_NOT_FOUND"
+	ErrInsufficientFreeAddresses ConnectionErrorCode = "INSUFFICIENT_FREE_ADDRESSES_IN_SUBNET"
+)
+
+// CloudHSMConnectionErrorCodes are the ten codes a CloudHSM key store's
+// connection can fail with.
+var CloudHSMConnectionErrorCodes = []ConnectionErrorCode{ErrInvalidCredentials, ErrClusterNotFound,
+	ErrNetworkErrors, ErrInternalError, ErrInsufficientCloudHSMHSMs, ErrUserLockedOut, ErrUserNotFound,
+	ErrUserLoggedIn, ErrSubnetNotFound, ErrInsufficientFreeAddresses}
+
+// connectFailures maps what the CloudHSM simulator reports when KMS
+// connects to the code the key store fails with. Anything else is an
+// INTERNAL_ERROR.
+var connectFailures = map[error]ConnectionErrorCode{
+	cloudhsm.ErrClusterNotFound:    ErrClusterNotFound,
+	cloudhsm.ErrNoActiveHSM:        ErrInsufficientCloudHSMHSMs,
+	cloudhsm.ErrSubnetNotFound:     ErrSubnetNotFound,
+	cloudhsm.ErrNoFreeAddresses:    ErrInsufficientFreeAddresses,
+	cloudhsm.ErrUserNotFound:       ErrUserNotFound,
+	cloudhsm.ErrUserLockedOut:      ErrUserLockedOut,
+	cloudhsm.ErrUserLoggedIn:       ErrUserLoggedIn,
+	cloudhsm.ErrInvalidCredentials: ErrInvalidCredentials,
+}
+
+// Store types.
+const (
+	TypeCloudHSM = "AWS_CLOUDHSM"
+	TypeExternal = "EXTERNAL_KEY_STORE"
+)
+
+// How long connection changes take, in virtual time. AWS documents "up to
+// 20 minutes" for connecting a CloudHSM key store.
+const (
+	connectMin     = 10 * time.Minute
+	connectMax     = 20 * time.Minute
+	disconnectTime = 2 * time.Minute
+	maxKeyStores   = 10
+)
+
+// keyStore is a custom key store. State and ErrorCode are the one source
+// of truth for its connection; Until is when a CONNECTING or DISCONNECTING
+// store settles.
+type keyStore struct {
+	ID          string              `json:"id"`
+	Name        string              `json:"name"`
+	Type        string              `json:"type"`
+	ClusterID   string              `json:"clusterId"`
+	TrustAnchor string              `json:"trustAnchor"`
+	Password    string              `json:"password"` // the kmsuser password KMS knows; never returned
+	State       ConnectionState     `json:"state"`
+	ErrorCode   ConnectionErrorCode `json:"errorCode,omitempty"`
+	Until       time.Time           `json:"until,omitzero"`
+	Fault       ConnectionErrorCode `json:"fault,omitempty"` // makes the next connect fail so
+	Created     time.Time           `json:"created"`
+	Seq         int64               `json:"seq"`
+}
+
+// entry is the store as DescribeCustomKeyStores lists it.
+type entry struct {
+	CloudHsmClusterId      string              `json:",omitempty"`
+	ConnectionErrorCode    ConnectionErrorCode `json:",omitempty"`
+	ConnectionState        ConnectionState
+	CreationDate           wire.Timestamp
+	CustomKeyStoreId       string
+	CustomKeyStoreName     string
+	CustomKeyStoreType     string
+	TrustAnchorCertificate string `json:",omitempty"`
+}
+
+func (ks *keyStore) entry() entry {
+	e := entry{CloudHsmClusterId: ks.ClusterID, ConnectionState: ks.State, CreationDate: wire.Timestamp(ks.Created),
+		CustomKeyStoreId: ks.ID, CustomKeyStoreName: ks.Name, CustomKeyStoreType: ks.Type,
+		TrustAnchorCertificate: ks.TrustAnchor}
+	if ks.State == Failed {
+		e.ConnectionErrorCode = ks.ErrorCode
+	}
+	return e
+}
+
+func (e *Engine) store(id string) *keyStore {
+	for _, ks := range e.st.KeyStores {
+		if ks.ID == id {
+			return ks
+		}
+	}
+	return nil
+}
+
+func (e *Engine) storeNamed(name string) *keyStore {
+	for _, ks := range e.st.KeyStores {
+		if ks.Name == name {
+			return ks
+		}
+	}
+	return nil
+}
+
+// settle applies every transition due at or before now, in time order,
+// interleaving the key stores' with the CloudHSM simulator's so that a
+// connect completing at 10:20 sees an HSM that became active at 10:15. It
+// reports whether anything changed.
+func (e *Engine) settle(now time.Time) bool {
+	changed := false
+	for {
+		hsmAt, hsmDue := e.hsm.NextDeadline()
+		hsmDue = hsmDue && !hsmAt.After(now)
+		var due *keyStore
+		for _, ks := range e.st.KeyStores {
+			if !ks.Until.IsZero() && !ks.Until.After(now) && (due == nil || ks.Until.Before(due.Until)) {
+				due = ks
+			}
+		}
+		switch {
+		case hsmDue && (due == nil || !hsmAt.After(due.Until)):
+			e.hsm.Settle(hsmAt)
+		case due != nil:
+			e.complete(due)
+		default:
+			if e.hsm.Settle(now) {
+				changed = true
+			}
+			return changed
+		}
+		changed = true
+	}
+}
+
+// complete ends a store's CONNECTING or DISCONNECTING at its deadline.
+func (e *Engine) complete(ks *keyStore) {
+	at := ks.Until
+	ks.Until = time.Time{}
+	switch ks.State {
+	case Connecting:
+		if ks.Fault != "" {
+			ks.State, ks.ErrorCode, ks.Fault = Failed, ks.Fault, ""
+			return
+		}
+		rotated, err := e.hsm.ConnectKMS(at, ks.ClusterID, ks.ID, ks.Password)
+		if err != nil {
+			code, ok := connectFailures[err]
+			if !ok {
+				code = ErrInternalError
+			}
+			ks.State, ks.ErrorCode = Failed, code
+			return
+		}
+		ks.Password = rotated
+		ks.State, ks.ErrorCode = Connected, ""
+	case Disconnecting:
+		e.hsm.DisconnectKMS(at, ks.ClusterID, ks.ID)
+		ks.State, ks.ErrorCode = Disconnected, ""
+	}
+}
+
+// connectDuration draws how long a connect takes.
+func (e *Engine) connectDuration() time.Duration {
+	span := uint64(connectMax - connectMin)
+	return connectMin + time.Duration(e.rng.Uint64()%uint64(span/uint64(time.Second)))*time.Second
+}

@@ -1,0 +1,49 @@
+package engine
+
+// storeAction is something that can be done to a custom key store whose
+// permission depends on its connection state.
+type storeAction string
+
+// The actions of the connection-state rule table.
+const (
+	actConnect        storeAction = "ConnectCustomKeyStore"
+	actDisconnect     storeAction = "DisconnectCustomKeyStore"
+	actRename         storeAction = "UpdateCustomKeyStore(NewCustomKeyStoreName)"
+	actUpdatePassword storeAction = "UpdateCustomKeyStore(KeyStorePassword)"
+	actUpdateCluster  storeAction = "UpdateCustomKeyStore(CloudHsmClusterId)"
+	actDelete         storeAction = "DeleteCustomKeyStore"
+	actDescribe       storeAction = "DescribeCustomKeyStores"
+)
+
+// allowed is AWS's rule table: which connection states permit which
+// action. A state missing from an action's set gets
+// CustomKeyStoreInvalidStateException. Connect in CONNECTING or CONNECTED
+// is allowed and changes nothing.
+var allowed = map[storeAction]map[ConnectionState]bool{
+	actConnect:        {Disconnected: true, Connecting: true, Connected: true},
+	actDisconnect:     {Connected: true, Connecting: true, Failed: true},
+	actRename:         {Connected: true, Connecting: true, Disconnected: true, Disconnecting: true, Failed: true},
+	actUpdatePassword: {Disconnected: true},
+	actUpdateCluster:  {Disconnected: true},
+	actDelete:         {Disconnected: true},
+	actDescribe:       {Connected: true, Connecting: true, Disconnected: true, Disconnecting: true, Failed: true},
+}
+
+// invalidStateMessages explain a refusal, per action, the way the
+// CustomKeyStoreInvalidStateException documentation does.
+var invalidStateMessages = map[storeAction]string{
+	actConnect:        "Custom key store %s is %s. You cannot connect a custom key store that is DISCONNECTING or FAILED; to retry a FAILED connection, disconnect the custom key store first.",
+	actDisconnect:     "Custom key store %s is %s. You can disconnect only a custom key store that is CONNECTED, CONNECTING or FAILED.",
+	actUpdatePassword: "Custom key store %s is %s. You can change the KeyStorePassword only while the custom key store is DISCONNECTED.",
+	actUpdateCluster:  "Custom key store %s is %s. You can change the CloudHsmClusterId only while the custom key store is DISCONNECTED.",
+	actDelete:         "Custom key store %s is %s. You can delete a custom key store only while it is DISCONNECTED.",
+}
+
+// check returns CustomKeyStoreInvalidStateException if ks's state does not
+// permit act.
+func check(act storeAction, ks *keyStore) error {
+	if allowed[act][ks.State] {
+		return nil
+	}
+	return exception("CustomKeyStoreInvalidStateException", invalidStateMessages[act], ks.ID, ks.State)
+}
