@@ -180,13 +180,18 @@ func encodeError(err error) (int, []byte) {
 	if status == 0 {
 		status = 400
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
 	field := "message"
 	if we.CapitalMessage {
 		field = "Message"
 	}
-	_ = enc.Encode(map[string]string{"__type": we.Type, field: we.Message})
-	return status, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	return status, []byte(`{"__type":` + quote(we.Type) + `,"` + field + `":` + quote(we.Message) + `}`)
+}
+
+// quote returns s as a JSON string, without the HTML escaping AWS does not do.
+func quote(s string) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	return string(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 }

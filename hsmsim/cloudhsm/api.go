@@ -109,10 +109,7 @@ func (s *Sim) createCluster(now time.Time, in createClusterInput) (any, error) {
 	v.Required("hsmType", in.HsmType != nil)
 	v.String("hsmType", in.HsmType, 0, 32, hsmTypePattern, false)
 	v.Required("subnetIds", in.SubnetIds != nil)
-	if in.SubnetIds != nil && (len(in.SubnetIds) < 1 || len(in.SubnetIds) > 10) {
-		n := strconv.Itoa(len(in.SubnetIds))
-		v.Custom("subnetIds", &n, "Member must have length between 1 and 10")
-	}
+	v.List("subnetIds", in.SubnetIds, 1, 10)
 	for _, id := range in.SubnetIds {
 		v.String("subnetIds.member", &id, 0, 1<<20, subnetIDPattern, false)
 	}

@@ -101,6 +101,21 @@ func (v *Validator) String(member string, s *string, min, max int, pattern *rege
 	}
 }
 
+// List checks the length of an optional list member. A nil list is absent
+// and passes.
+func (v *Validator) List(member string, list []string, min, max int) {
+	if list == nil {
+		return
+	}
+	shown := "[" + strings.Join(list, ", ") + "]"
+	if len(list) < min {
+		v.add(member, &shown, fmt.Sprintf("Member must have length greater than or equal to %d", min))
+	}
+	if len(list) > max {
+		v.add(member, &shown, fmt.Sprintf("Member must have length less than or equal to %d", max))
+	}
+}
+
 // Enum checks an optional string member against its allowed values.
 func (v *Validator) Enum(member string, s *string, allowed ...string) {
 	if s == nil {
