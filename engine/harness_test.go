@@ -13,11 +13,11 @@ var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // sandbox drives an engine the way a client would, through Handle.
 type sandbox struct {
-	t *testing.T
+	t testing.TB
 	e *Engine
 }
 
-func newSandbox(t *testing.T) *sandbox {
+func newSandbox(t testing.TB) *sandbox {
 	t.Helper()
 	return &sandbox{t: t, e: New(Config{}, t0)}
 }
