@@ -422,10 +422,12 @@ func (e *Engine) updateCustomKeyStore(_ time.Time, body []byte) (any, error) {
 			return nil, err
 		}
 	}
-	if in.CloudHsmClusterId != nil && *in.CloudHsmClusterId != ks.ClusterID {
+	if in.CloudHsmClusterId != nil {
 		if err := check(actUpdateCluster, ks); err != nil {
 			return nil, err
 		}
+	}
+	if in.CloudHsmClusterId != nil && *in.CloudHsmClusterId != ks.ClusterID {
 		c, ok := e.hsm.Cluster(*in.CloudHsmClusterId)
 		if !ok {
 			return nil, exception("CloudHsmClusterNotFoundException", "AWS KMS cannot find the AWS CloudHSM cluster with the specified cluster ID %s.", *in.CloudHsmClusterId)

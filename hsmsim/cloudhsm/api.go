@@ -1,7 +1,6 @@
 package cloudhsm
 
 import (
-	"encoding/json"
 	"errors"
 	"sort"
 	"strconv"
@@ -11,16 +10,17 @@ import (
 )
 
 var (
-	clusterIDPattern = wire.Pattern(`cluster-[2-7a-zA-Z]{11,16}`)
-	hsmIDPattern     = wire.Pattern(`hsm-[2-7a-zA-Z]{11,16}`)
-	backupIDPattern  = wire.Pattern(`^(arn:aws(-(us-gov))?:cloudhsm:([a-z]{2}(-(gov|isob|iso))?-(east|west|north|south|central){1,2}-[0-9]{1}):[0-9]{12}:backup/)?backup-[2-7a-zA-Z]{11,16}`)
-	subnetIDPattern  = wire.Pattern(`subnet-[0-9a-fA-F]{8,17}`)
-	azPattern        = wire.Pattern(`[a-z]{2}(-(gov))?-(east|west|north|south|central){1,2}-\d[a-z]`)
-	hsmTypePattern   = wire.Pattern(`((p|)hsm[0-9][a-z.]*\.[a-zA-Z]+)`)
-	ipPattern        = wire.Pattern(`\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}`)
-	eniIDPattern     = wire.Pattern(`eni-[0-9a-fA-F]{8,17}`)
-	certPattern      = wire.Pattern(`[a-zA-Z0-9+-/=\s]*`)
-	nextTokenPattern = wire.Pattern(`.*`)
+	clusterIDPattern      = wire.Pattern(`cluster-[2-7a-zA-Z]{11,16}`)
+	hsmIDPattern          = wire.Pattern(`hsm-[2-7a-zA-Z]{11,16}`)
+	backupIDPattern       = wire.Pattern(`^(arn:aws(-(us-gov))?:cloudhsm:([a-z]{2}(-(gov|isob|iso))?-(east|west|north|south|central){1,2}-[0-9]{1}):[0-9]{12}:backup/)?backup-[2-7a-zA-Z]{11,16}`)
+	subnetIDPattern       = wire.Pattern(`subnet-[0-9a-fA-F]{8,17}`)
+	azPattern             = wire.Pattern(`[a-z]{2}(-(gov))?-(east|west|north|south|central){1,2}-\d[a-z]`)
+	hsmTypePattern        = wire.Pattern(`((p|)hsm[0-9][a-z.]*\.[a-zA-Z]+)`)
+	ipPattern             = wire.Pattern(`\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}`)
+	eniIDPattern          = wire.Pattern(`eni-[0-9a-fA-F]{8,17}`)
+	certPattern           = wire.Pattern(`[a-zA-Z0-9+-/=\s]*`)
+	nextTokenPattern      = wire.Pattern(`.*`)
+	retentionValuePattern = wire.Pattern(`[0-9]+`)
 )
 
 // hsmTypes are the HSM types a cluster can be created with.
@@ -100,8 +100,8 @@ type createClusterInput struct {
 	NetworkType    *string
 	Mode           *string
 	TagList        []Tag
-	// BackupRetentionPolicy is accepted and ignored: backups never expire here.
-	BackupRetentionPolicy json.RawMessage
+	// BackupRetentionPolicy is recorded and reported; backups never expire here.
+	BackupRetentionPolicy *RetentionPolicy
 }
 
 func (s *Sim) createCluster(now time.Time, in createClusterInput) (any, error) {
@@ -116,6 +116,15 @@ func (s *Sim) createCluster(now time.Time, in createClusterInput) (any, error) {
 	v.String("sourceBackupId", in.SourceBackupId, 0, 1<<20, backupIDPattern, false)
 	v.Enum("networkType", in.NetworkType, "IPV4", "DUALSTACK")
 	v.Enum("mode", in.Mode, "FIPS", "NON_FIPS")
+	retention := RetentionPolicy{Type: "DAYS", Value: "90"}
+	if p := in.BackupRetentionPolicy; p != nil {
+		v.Enum("backupRetentionPolicy.type", &p.Type, "DAYS")
+		v.String("backupRetentionPolicy.value", &p.Value, 1, 3, retentionValuePattern, false)
+		if n, err := strconv.Atoi(p.Value); err == nil && (n < 7 || n > 379) {
+			v.Custom("backupRetentionPolicy.value", &p.Value, "Member must be a number of days from 7 to 379")
+		}
+		retention = *p
+	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -146,7 +155,7 @@ func (s *Sim) createCluster(now time.Time, in createClusterInput) (any, error) {
 	}
 	c := &Cluster{ID: "cluster-" + s.base32(11), State: StateCreateInProgress, Until: now.Add(clusterCreateTime),
 		HsmType: *in.HsmType, Mode: "FIPS", Created: now, VpcID: vpc, SubnetMapping: mapping,
-		HSMs: []*HSM{}, Users: []*User{}, Tags: in.TagList}
+		HSMs: []*HSM{}, Users: []*User{}, Tags: in.TagList, Retention: retention}
 	if in.Mode != nil {
 		c.Mode = *in.Mode
 	}
@@ -458,7 +467,7 @@ func (s *Sim) describeBackups(in describeInput) (any, error) {
 // clusterView is a Cluster as DescribeClusters shows it.
 type clusterView struct {
 	BackupPolicy          string
-	BackupRetentionPolicy map[string]string
+	BackupRetentionPolicy RetentionPolicy
 	Certificates          map[string]string
 	ClusterId             string
 	CreateTimestamp       wire.Timestamp
@@ -495,7 +504,11 @@ func (s *Sim) view(c *Cluster) clusterView {
 	if c.PKI.Certificate != "" {
 		certs["ClusterCertificate"] = c.PKI.Certificate
 	}
-	v := clusterView{BackupPolicy: "DEFAULT", BackupRetentionPolicy: map[string]string{"Type": "DAYS", "Value": "90"},
+	retention := c.Retention
+	if retention.Type == "" { // saved before the policy was recorded
+		retention = RetentionPolicy{Type: "DAYS", Value: "90"}
+	}
+	v := clusterView{BackupPolicy: "DEFAULT", BackupRetentionPolicy: retention,
 		Certificates: certs, ClusterId: c.ID, CreateTimestamp: wire.Timestamp(c.Created), Hsms: []hsmView{},
 		HsmType: c.HsmType, Mode: c.Mode, NetworkType: "IPV4", SecurityGroup: c.SecurityGroup,
 		SourceBackupId: c.SourceBackupID, State: c.State, StateMessage: c.StateMessage,

@@ -94,6 +94,14 @@ type Cluster struct {
 	PKI            PKI               `json:"pki"`
 	Users          []*User           `json:"users"`
 	Tags           []Tag             `json:"tags,omitempty"`
+	Retention      RetentionPolicy   `json:"retention"`
+}
+
+// RetentionPolicy is a cluster's backup retention policy, as CloudHSM v2
+// spells it.
+type RetentionPolicy struct {
+	Type  string
+	Value string
 }
 
 // HSM is one hardware security module in a cluster.
