@@ -56,10 +56,25 @@ type Config struct {
 type Engine struct {
 	st  state
 	rng *rand.ChaCha8
-	hsm *cloudhsm.Sim
+	hsm clusterBackend
 	gen uint64
 	now time.Time // virtual time of the call in progress
 	ops map[string]op
+}
+
+// clusterBackend is what the engine needs of a CloudHSM: its API and
+// simulator operations, what KMS can see of a cluster, what KMS does on
+// connect and disconnect, its pending transitions, and its state for
+// snapshots. hsmsim/cloudhsm provides it.
+type clusterBackend interface {
+	Invoke(now time.Time, op string, body []byte, decode func([]byte, any) error) (any, error)
+	Cluster(id string) (cloudhsm.ClusterInfo, bool)
+	CertificateOf(clusterID string) string
+	ConnectKMS(now time.Time, clusterID, storeID, password string) (rotated string, err error)
+	DisconnectKMS(now time.Time, clusterID, storeID string)
+	NextDeadline() (time.Time, bool)
+	Settle(now time.Time) bool
+	MarshalJSON() ([]byte, error)
 }
 
 // state is everything that is saved in a snapshot besides the simulators.
