@@ -1,0 +1,127 @@
+package tests
+
+import (
+	"bytes"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"keystorelab/engine"
+	"keystorelab/web/server"
+)
+
+// startServer runs the local server over a fresh native sandbox on a
+// loopback port until the test ends.
+func startServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	e := engine.New(engine.Config{ClockSpeed: 1}, time.Now())
+	srv := httptest.NewServer(server.New(server.Config{Backend: server.Native(e)}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// requireTools skips the test when a tool is missing, unless make test
+// (which installs them) asks for them to be there.
+func requireTools(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("KEYSTORELAB_REQUIRE_TOOLS") != "" {
+				t.Fatalf("%s is not installed (make deps installs it)", tool)
+			}
+			t.Skipf("%s is not installed; make test installs it", tool)
+		}
+	}
+}
+
+// walkthroughScript turns the README's walk-through into a bash script.
+// Every command must succeed, except those marked "# fails: Exception",
+// which must fail with that exception; a command marked "# prints: text"
+// must print that text (white space folded).
+func walkthroughScript(t *testing.T, readme, addr string) string {
+	t.Helper()
+	start := strings.Index(readme, "\n## Walk-through")
+	if start < 0 {
+		t.Fatal("README.md has no Walk-through section")
+	}
+	section := readme[start+1:]
+	if end := strings.Index(section, "\n## "); end >= 0 {
+		section = section[:end]
+	}
+	blocks := regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllStringSubmatch(section, -1)
+	if len(blocks) < 5 {
+		t.Fatalf("the walk-through has %d sh blocks", len(blocks))
+	}
+	quote := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+	var script strings.Builder
+	script.WriteString("set -euo pipefail\n")
+	checks := 0
+	for _, b := range blocks {
+		text := strings.ReplaceAll(b[1], "\\\n", " ")
+		text = strings.ReplaceAll(text, "127.0.0.1:8080", addr)
+		for _, line := range strings.Split(text, "\n") {
+			if strings.TrimSpace(line) == "" {
+				continue
+			}
+			label := quote(line)
+			fmt.Fprintf(&script, "echo %s\n", quote("$ "+line))
+			if cmd, want, ok := strings.Cut(line, "   # prints: "); ok {
+				checks++
+				fmt.Fprintf(&script, "__out=$(%s) || { echo \"FAILED: \"%s >&2; exit 1; }\n", cmd, label)
+				fmt.Fprintf(&script, "echo \"$__out\"; __got=$(echo $__out)\n")
+				fmt.Fprintf(&script, "[ \"$__got\" = %s ] || { echo \"printed '$__got', the README says \"%s\": \"%s >&2; exit 1; }\n",
+					quote(strings.Join(strings.Fields(want), " ")), quote(want), label)
+				continue
+			}
+			if cmd, exc, ok := strings.Cut(line, "   # fails: "); ok {
+				checks++
+				fmt.Fprintf(&script, "if __out=$(%s 2>&1); then echo \"succeeded, the README says it fails: \"%s >&2; exit 1; fi\n", cmd, label)
+				fmt.Fprintf(&script, "echo \"$__out\"; grep -q %s <<<\"$__out\" || { echo \"did not fail with \"%s\": \"%s >&2; exit 1; }\n",
+					quote(strings.TrimSpace(exc)), quote(exc), label)
+				continue
+			}
+			script.WriteString(line + "\n")
+		}
+	}
+	if checks < 10 {
+		t.Fatalf("the walk-through has only %d checked commands", checks)
+	}
+	return script.String()
+}
+
+// TestREADMEWalkthrough runs the README's walk-through, command by command,
+// with the AWS CLI against the local server on a loopback port.
+func TestREADMEWalkthrough(t *testing.T) {
+	requireTools(t, "aws", "curl", "openssl", "bash")
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := startServer(t)
+	script := walkthroughScript(t, string(readme), strings.TrimPrefix(srv.URL, "http://"))
+
+	home := t.TempDir()
+	cmd := exec.Command("bash", "-c", script)
+	cmd.Dir = home
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_PROFILE=") && !strings.HasPrefix(kv, "AWS_DEFAULT_PROFILE=") && !strings.HasPrefix(kv, "AWS_ENDPOINT_URL") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "HOME="+home, "TMPDIR="+home, "AWS_PAGER=",
+		"AWS_CONFIG_FILE="+filepath.Join(home, "none"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(home, "none"))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("the walk-through failed: %v\n%s", err, out.String())
+	}
+	if testing.Verbose() {
+		t.Log(out.String())
+	}
+}

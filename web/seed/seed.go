@@ -1,0 +1,544 @@
+// Package seed sets up a Keystore Lab sandbox from a YAML seed file, by
+// making the same API calls a person would make with the AWS CLI.
+//
+// # Format
+//
+// A seed file is one YAML document. Every key is optional except where
+// marked; unknown keys are an error, reported with their line.
+//
+//	seed: 0011...eeff    # 64 hex digits: the sandbox's random seed, so IDs are reproducible
+//	region: us-east-1    # the sandbox's AWS Region
+//	clockSpeed: 60       # virtual seconds per real second (0 pauses the clock)
+//	clusters:            # CloudHSM clusters, made in this order
+//	  - ref: demo        # required: the cluster's name inside this file only
+//	    subnets: [subnet-0a1b2c3d4e5f60001, subnet-0a1b2c3d4e5f60002]  # required: one or more,
+//	                     # placed in Availability Zones a, b, ... of the Region
+//	    hsms: [us-east-1a, us-east-1b]  # one HSM per entry, in that Availability Zone
+//	    initialize: true # sign the cluster's CSR, initialize and activate it (default true;
+//	                     # needs at least one HSM; without it, at most one HSM)
+//	    adminPassword: seedAdmin1  # the admin's password set on activation (default seedAdmin1)
+//	    cryptoUsers:     # crypto users (CU) to create; needs initialize
+//	      - username: kmsuser   # required
+//	        password: kmsPassword1  # required
+//	keyStores:           # AWS CloudHSM key stores, made in this order
+//	  - name: ExampleKeyStore   # required: CustomKeyStoreName, unique
+//	    cluster: demo           # required: the ref of an initialized cluster above
+//	    keyStorePassword: kmsPassword1  # required: the kmsuser password KMS is given
+//	    connect: true           # connect it and wait until CONNECTED or FAILED (default false)
+//
+// The whole file is checked before the first call.
+//
+// # Calls
+//
+// If seed, region or clockSpeed is set, the sandbox is reset first
+// (Simulator.ResetSandbox). Then, for each cluster: BaldrApiService.CreateCluster
+// and wait for UNINITIALIZED; BaldrApiService.CreateHsm for the first HSM
+// and wait until it is ACTIVE; if initialize, Simulator.SignClusterCsr,
+// BaldrApiService.InitializeCluster, wait for INITIALIZED,
+// Simulator.ActivateCluster, wait for ACTIVE, BaldrApiService.CreateHsm for
+// the other HSMs (AWS CloudHSM allows only one HSM in an uninitialized
+// cluster) and wait until all are ACTIVE, and Simulator.CreateCryptoUser for
+// each crypto user. For each key store: TrentService.CreateCustomKeyStore
+// with the trust anchor that signed its cluster's certificate and, if
+// connect, TrentService.ConnectCustomKeyStore and a wait until the store is
+// CONNECTED or FAILED (a FAILED store is reported, not an error).
+//
+// To wait is to re-check after each Simulator.AdvanceClock of 60 seconds,
+// at most 60 times. Any answer but 200 stops the seed with an error naming
+// the step, the target and the AWS error. Errors never contain passwords.
+package seed
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"regexp"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// File is a parsed seed file. See the package documentation for the
+// meaning of each field.
+type File struct {
+	Seed       string     `yaml:"seed"`
+	Region     string     `yaml:"region"`
+	ClockSpeed *float64   `yaml:"clockSpeed"`
+	Clusters   []Cluster  `yaml:"clusters"`
+	KeyStores  []KeyStore `yaml:"keyStores"`
+}
+
+// Cluster is a CloudHSM cluster to create.
+type Cluster struct {
+	Ref           string       `yaml:"ref"`
+	Subnets       []string     `yaml:"subnets"`
+	HSMs          []string     `yaml:"hsms"`
+	Initialize    *bool        `yaml:"initialize"`
+	AdminPassword string       `yaml:"adminPassword"`
+	CryptoUsers   []CryptoUser `yaml:"cryptoUsers"`
+}
+
+// CryptoUser is a crypto user (CU) to create in a cluster.
+type CryptoUser struct {
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+}
+
+// KeyStore is an AWS CloudHSM key store to create.
+type KeyStore struct {
+	Name             string `yaml:"name"`
+	Cluster          string `yaml:"cluster"`
+	KeyStorePassword string `yaml:"keyStorePassword"`
+	Connect          bool   `yaml:"connect"`
+}
+
+// DefaultAdminPassword is the admin password of a cluster whose
+// adminPassword is not set.
+const DefaultAdminPassword = "seedAdmin1"
+
+// initialize reports whether the cluster is to be initialized (the default).
+func (c *Cluster) initialize() bool { return c.Initialize == nil || *c.Initialize }
+
+func (c *Cluster) adminPassword() string {
+	if c.AdminPassword == "" {
+		return DefaultAdminPassword
+	}
+	return c.AdminPassword
+}
+
+// Parse decodes and checks a seed file. Unknown keys, values of the wrong
+// type, more than one document and every rule of the format (required
+// fields, unknown or duplicate refs) are errors.
+func Parse(data []byte) (*File, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var f File
+	if err := dec.Decode(&f); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("seed file is empty")
+		}
+		return nil, fmt.Errorf("seed file: %w", err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, errors.New("seed file: only one YAML document is allowed")
+	}
+	if err := f.check(); err != nil {
+		return nil, fmt.Errorf("seed file: %w", err)
+	}
+	return &f, nil
+}
+
+var regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+
+// check applies the rules that the YAML types cannot express.
+func (f *File) check() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if f.Seed != "" {
+		if b, err := hex.DecodeString(f.Seed); err != nil || len(b) != 32 {
+			bad("seed: must be 64 hexadecimal digits")
+		}
+	}
+	if f.Region != "" && !regionRE.MatchString(f.Region) {
+		bad("region: %q is not an AWS Region name such as us-east-1", f.Region)
+	}
+	if s := f.ClockSpeed; s != nil && (*s < 0 || math.IsInf(*s, 0) || math.IsNaN(*s)) {
+		bad("clockSpeed: must be a number, 0 or more")
+	}
+
+	clusters := map[string]*Cluster{}
+	for i := range f.Clusters {
+		c := &f.Clusters[i]
+		at := fmt.Sprintf("clusters[%d]", i)
+		switch {
+		case c.Ref == "":
+			bad("%s: ref is required", at)
+		case clusters[c.Ref] != nil:
+			bad("%s: ref %q is used twice", at, c.Ref)
+		default:
+			clusters[c.Ref] = c
+			at = fmt.Sprintf("cluster %q", c.Ref)
+		}
+		if len(c.Subnets) == 0 {
+			bad("%s: subnets: at least one subnet ID is required", at)
+		}
+		for j, s := range c.Subnets {
+			if s == "" {
+				bad("%s: subnets[%d] is empty", at, j)
+			}
+		}
+		for j, az := range c.HSMs {
+			if az == "" {
+				bad("%s: hsms[%d]: an Availability Zone is required", at, j)
+			}
+		}
+		if c.initialize() && len(c.HSMs) == 0 {
+			bad("%s: initialize needs at least one HSM (set initialize: false to leave it uninitialized)", at)
+		}
+		if !c.initialize() && len(c.HSMs) > 1 {
+			bad("%s: an uninitialized cluster can have only one HSM", at)
+		}
+		if !c.initialize() && len(c.CryptoUsers) > 0 {
+			bad("%s: cryptoUsers need an initialized cluster", at)
+		}
+		users := map[string]bool{}
+		for j, u := range c.CryptoUsers {
+			switch {
+			case u.Username == "":
+				bad("%s: cryptoUsers[%d]: username is required", at, j)
+			case users[u.Username]:
+				bad("%s: cryptoUsers[%d]: username %q is used twice", at, j, u.Username)
+			}
+			users[u.Username] = true
+			if u.Password == "" {
+				bad("%s: cryptoUsers[%d]: password is required", at, j)
+			}
+		}
+	}
+
+	names := map[string]bool{}
+	for i, ks := range f.KeyStores {
+		at := fmt.Sprintf("keyStores[%d]", i)
+		switch {
+		case ks.Name == "":
+			bad("%s: name is required", at)
+		case names[ks.Name]:
+			bad("%s: name %q is used twice", at, ks.Name)
+		default:
+			names[ks.Name] = true
+			at = fmt.Sprintf("key store %q", ks.Name)
+		}
+		if ks.KeyStorePassword == "" {
+			bad("%s: keyStorePassword is required", at)
+		}
+		c := clusters[ks.Cluster]
+		switch {
+		case ks.Cluster == "":
+			bad("%s: cluster is required", at)
+		case c == nil:
+			bad("%s: cluster %q is not a ref in clusters", at, ks.Cluster)
+		case !c.initialize():
+			bad("%s: cluster %q is not initialized, so it has no trust anchor", at, ks.Cluster)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Caller makes one API call: target is an X-Amz-Target value, body the JSON
+// request. It returns the HTTP status and the JSON response.
+type Caller func(target string, body []byte) (status int, resp []byte)
+
+// Result tells what [File.Apply] made.
+type Result struct {
+	// Clusters lists the clusters in file order.
+	Clusters []ClusterResult
+	// KeyStores lists the key stores in file order.
+	KeyStores []KeyStoreResult
+}
+
+// ClusterResult is a cluster that was made.
+type ClusterResult struct {
+	Ref       string
+	ClusterID string
+}
+
+// KeyStoreResult is a key store that was made. ConnectionState is
+// DISCONNECTED unless it was connected; ConnectionErrorCode is set when it
+// ended FAILED.
+type KeyStoreResult struct {
+	Name                string
+	CustomKeyStoreID    string
+	ConnectionState     string
+	ConnectionErrorCode string
+}
+
+// MaxWaits is how many times a wait advances the clock by 60 seconds
+// before it gives up.
+const MaxWaits = 60
+
+// Apply makes the calls the file describes, in order, through call. It
+// stops at the first call that does not answer 200 and returns what was
+// made so far with the error. f must come from [Parse].
+func (f *File) Apply(call Caller) (*Result, error) {
+	a := &applier{call: call, res: &Result{}}
+	for _, c := range f.Clusters {
+		a.secrets = append(a.secrets, c.adminPassword())
+		for _, u := range c.CryptoUsers {
+			a.secrets = append(a.secrets, u.Password)
+		}
+	}
+	for _, ks := range f.KeyStores {
+		a.secrets = append(a.secrets, ks.KeyStorePassword)
+	}
+
+	if f.Seed != "" || f.Region != "" || f.ClockSpeed != nil {
+		req := struct {
+			Seed       string   `json:",omitempty"`
+			Region     string   `json:",omitempty"`
+			ClockSpeed *float64 `json:",omitempty"`
+		}{f.Seed, f.Region, f.ClockSpeed}
+		if err := a.do("reset the sandbox", "Simulator.ResetSandbox", req, nil); err != nil {
+			return a.res, fmt.Errorf("seed: %w", err)
+		}
+	}
+	anchors := map[string]string{}
+	clusterIDs := map[string]string{}
+	for i := range f.Clusters {
+		c := &f.Clusters[i]
+		id, anchor, err := a.cluster(c)
+		if err != nil {
+			return a.res, fmt.Errorf("seed: cluster %q: %w", c.Ref, err)
+		}
+		clusterIDs[c.Ref], anchors[c.Ref] = id, anchor
+	}
+	for _, ks := range f.KeyStores {
+		if err := a.keyStore(ks, clusterIDs[ks.Cluster], anchors[ks.Cluster]); err != nil {
+			return a.res, fmt.Errorf("seed: key store %q: %w", ks.Name, err)
+		}
+	}
+	return a.res, nil
+}
+
+type applier struct {
+	call    Caller
+	secrets []string // redacted from every error
+	res     *Result
+}
+
+// The parts of the responses that a seed reads.
+type (
+	clusterJSON struct {
+		ClusterID string `json:"ClusterId"`
+		State     string
+		Hsms      []struct {
+			HsmID            string `json:"HsmId"`
+			AvailabilityZone string
+			State            string
+		}
+	}
+	keyStoreJSON struct {
+		CustomKeyStoreID    string `json:"CustomKeyStoreId"`
+		ConnectionState     string
+		ConnectionErrorCode string
+	}
+)
+
+// cluster makes c and returns its ID and, if it was initialized, the PEM
+// trust anchor that signed its certificate.
+func (a *applier) cluster(c *Cluster) (id, trustAnchor string, err error) {
+	var created struct{ Cluster clusterJSON }
+	err = a.do("create the cluster", "BaldrApiService.CreateCluster",
+		map[string]any{"HsmType": "hsm2m.medium", "SubnetIds": c.Subnets}, &created)
+	if err != nil {
+		return "", "", err
+	}
+	id = created.Cluster.ClusterID
+	if id == "" {
+		return "", "", errors.New("create the cluster: BaldrApiService.CreateCluster answered no Cluster.ClusterId")
+	}
+	a.res.Clusters = append(a.res.Clusters, ClusterResult{Ref: c.Ref, ClusterID: id})
+
+	if err := a.waitCluster(id, "UNINITIALIZED"); err != nil {
+		return id, "", err
+	}
+	// An uninitialized cluster can have only one HSM: the others come
+	// once the cluster is active, as in AWS CloudHSM's getting started.
+	first, rest := c.HSMs, []string(nil)
+	if len(c.HSMs) > 1 {
+		first, rest = c.HSMs[:1], c.HSMs[1:]
+	}
+	if err := a.createHSMs(id, first, len(first)); err != nil {
+		return id, "", err
+	}
+	if !c.initialize() {
+		return id, "", nil
+	}
+
+	var signed struct{ SignedCert, TrustAnchor string }
+	if err := a.do("sign the cluster CSR", "Simulator.SignClusterCsr", map[string]string{"ClusterId": id}, &signed); err != nil {
+		return id, "", err
+	}
+	err = a.do("initialize the cluster", "BaldrApiService.InitializeCluster",
+		map[string]string{"ClusterId": id, "SignedCert": signed.SignedCert, "TrustAnchor": signed.TrustAnchor}, nil)
+	if err != nil {
+		return id, "", err
+	}
+	if err := a.waitCluster(id, "INITIALIZED"); err != nil {
+		return id, "", err
+	}
+	err = a.do("activate the cluster", "Simulator.ActivateCluster",
+		map[string]string{"ClusterId": id, "AdminPassword": c.adminPassword()}, nil)
+	if err != nil {
+		return id, "", err
+	}
+	if err := a.waitCluster(id, "ACTIVE"); err != nil {
+		return id, "", err
+	}
+	if err := a.createHSMs(id, rest, len(c.HSMs)); err != nil {
+		return id, "", err
+	}
+	for _, u := range c.CryptoUsers {
+		err := a.do("create crypto user "+u.Username, "Simulator.CreateCryptoUser",
+			map[string]string{"ClusterId": id, "Username": u.Username, "Password": u.Password}, nil)
+		if err != nil {
+			return id, "", err
+		}
+	}
+	return id, signed.TrustAnchor, nil
+}
+
+// createHSMs creates an HSM in each of azs and waits until the cluster has
+// total HSMs, all ACTIVE.
+func (a *applier) createHSMs(clusterID string, azs []string, total int) error {
+	if len(azs) == 0 {
+		return nil
+	}
+	for _, az := range azs {
+		err := a.do("create an HSM in "+az, "BaldrApiService.CreateHsm", map[string]string{"ClusterId": clusterID, "AvailabilityZone": az}, nil)
+		if err != nil {
+			return err
+		}
+	}
+	return a.wait("wait for the HSMs to be ACTIVE", func() (bool, string, error) {
+		cl, err := a.describeCluster(clusterID)
+		if err != nil {
+			return false, "", err
+		}
+		var pending []string
+		for _, h := range cl.Hsms {
+			if h.State != "ACTIVE" {
+				pending = append(pending, fmt.Sprintf("%s in %s is %s", h.HsmID, h.AvailabilityZone, h.State))
+			}
+		}
+		if len(cl.Hsms) < total {
+			pending = append(pending, fmt.Sprintf("the cluster has %d of %d HSMs", len(cl.Hsms), total))
+		}
+		return len(pending) == 0, strings.Join(pending, "; "), nil
+	})
+}
+
+// keyStore makes ks in the cluster with the given ID.
+func (a *applier) keyStore(ks KeyStore, clusterID, trustAnchor string) error {
+	var created keyStoreJSON
+	err := a.do("create the key store", "TrentService.CreateCustomKeyStore", map[string]string{
+		"CustomKeyStoreName":     ks.Name,
+		"CloudHsmClusterId":      clusterID,
+		"TrustAnchorCertificate": trustAnchor,
+		"KeyStorePassword":       ks.KeyStorePassword,
+	}, &created)
+	if err != nil {
+		return err
+	}
+	id := created.CustomKeyStoreID
+	if id == "" {
+		return errors.New("create the key store: TrentService.CreateCustomKeyStore answered no CustomKeyStoreId")
+	}
+	a.res.KeyStores = append(a.res.KeyStores, KeyStoreResult{Name: ks.Name, CustomKeyStoreID: id, ConnectionState: "DISCONNECTED"})
+	res := &a.res.KeyStores[len(a.res.KeyStores)-1]
+	if !ks.Connect {
+		return nil
+	}
+	if err := a.do("connect the key store", "TrentService.ConnectCustomKeyStore", map[string]string{"CustomKeyStoreId": id}, nil); err != nil {
+		return err
+	}
+	return a.wait("wait for the key store to be CONNECTED or FAILED", func() (bool, string, error) {
+		var out struct{ CustomKeyStores []keyStoreJSON }
+		err := a.do("describe the key store", "TrentService.DescribeCustomKeyStores", map[string]string{"CustomKeyStoreId": id}, &out)
+		if err != nil {
+			return false, "", err
+		}
+		if len(out.CustomKeyStores) != 1 {
+			return false, "", fmt.Errorf("describe the key store: TrentService.DescribeCustomKeyStores answered %d key stores, want 1", len(out.CustomKeyStores))
+		}
+		s := out.CustomKeyStores[0]
+		res.ConnectionState, res.ConnectionErrorCode = s.ConnectionState, s.ConnectionErrorCode
+		return s.ConnectionState == "CONNECTED" || s.ConnectionState == "FAILED", s.ConnectionState, nil
+	})
+}
+
+func (a *applier) describeCluster(id string) (*clusterJSON, error) {
+	var out struct{ Clusters []clusterJSON }
+	req := map[string]any{"Filters": map[string][]string{"clusterIds": {id}}}
+	if err := a.do("describe the cluster", "BaldrApiService.DescribeClusters", req, &out); err != nil {
+		return nil, err
+	}
+	if len(out.Clusters) != 1 {
+		return nil, fmt.Errorf("describe the cluster: BaldrApiService.DescribeClusters answered %d clusters, want 1", len(out.Clusters))
+	}
+	return &out.Clusters[0], nil
+}
+
+// waitCluster waits until the cluster's State is want.
+func (a *applier) waitCluster(id, want string) error {
+	return a.wait("wait for the cluster to be "+want, func() (bool, string, error) {
+		cl, err := a.describeCluster(id)
+		if err != nil {
+			return false, "", err
+		}
+		return cl.State == want, "the cluster is " + cl.State, nil
+	})
+}
+
+// wait calls check, advancing the clock by 60 seconds between calls, until
+// it reports done, at most MaxWaits times. check also returns a description
+// of what it saw, for the error when time runs out.
+func (a *applier) wait(step string, check func() (done bool, saw string, err error)) error {
+	for i := 0; ; i++ {
+		done, saw, err := check()
+		if err != nil || done {
+			return err
+		}
+		if i == MaxWaits {
+			return fmt.Errorf("%s: gave up after %d virtual minutes: %s", step, MaxWaits, saw)
+		}
+		if err := a.do(step, "Simulator.AdvanceClock", map[string]int{"Seconds": 60}, nil); err != nil {
+			return err
+		}
+	}
+}
+
+// do calls target with req encoded as JSON and decodes a 200 answer into
+// out (unless out is nil). Any other answer is an error naming step, target
+// and the AWS error.
+func (a *applier) do(step, target string, req, out any) error {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("%s: %v", step, err)
+	}
+	status, resp := a.call(target, body)
+	if status != 200 {
+		var e struct {
+			Type    string `json:"__type"`
+			Message string `json:"message"`
+			Capital string `json:"Message"`
+		}
+		json.Unmarshal(resp, &e)
+		msg := e.Message + e.Capital
+		if e.Type == "" {
+			e.Type = "an error"
+		}
+		return fmt.Errorf("%s: %s answered %d %s: %s", step, target, status, e.Type, a.redact(msg))
+	}
+	if out != nil {
+		if err := json.Unmarshal(resp, out); err != nil {
+			return fmt.Errorf("%s: %s answered a body that is not the expected JSON: %v", step, target, err)
+		}
+	}
+	return nil
+}
+
+// redact hides every password of the seed file in s.
+func (a *applier) redact(s string) string {
+	for _, p := range a.secrets {
+		if p != "" {
+			s = strings.ReplaceAll(s, p, "********")
+		}
+	}
+	return s
+}
