@@ -242,6 +242,7 @@ func (s *Sim) simDeleteCryptoUser(now time.Time, body []byte, decode func([]byte
 	for i, x := range c.Users {
 		if x == u {
 			c.Users = append(c.Users[:i], c.Users[i+1:]...)
+			break
 		}
 	}
 	return struct{}{}, nil
