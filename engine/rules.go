@@ -1,5 +1,7 @@
 package engine
 
+import "strings"
+
 // storeAction is something that can be done to a custom key store whose
 // permission depends on its connection state.
 type storeAction string
@@ -46,4 +48,28 @@ func check(act storeAction, ks *keyStore) error {
 		return nil
 	}
 	return exception("CustomKeyStoreInvalidStateException", invalidStateMessages[act], ks.ID, ks.State)
+}
+
+// StoreActionRules returns AWS's connection-state rules as plain data, for
+// documentation and consoles that render them (which states allow Connect,
+// Disconnect, each editable field, Delete). Keys are the API operation,
+// with the field for UpdateCustomKeyStore
+// ("UpdateCustomKeyStore.KeyStorePassword"); values list the connection
+// states that allow it, in [ConnectionStates] order.
+func StoreActionRules() map[string][]string {
+	out := map[string][]string{}
+	for act, states := range allowed {
+		name := string(act)
+		if open := strings.IndexByte(name, '('); open >= 0 {
+			name = name[:open] + "." + strings.TrimSuffix(name[open+1:], ")")
+		}
+		list := []string{}
+		for _, st := range ConnectionStates {
+			if states[st] {
+				list = append(list, string(st))
+			}
+		}
+		out[name] = list
+	}
+	return out
 }

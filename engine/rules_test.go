@@ -100,3 +100,19 @@ func TestStateOperationTable(t *testing.T) {
 		}
 	}
 }
+
+func TestStoreActionRules(t *testing.T) {
+	rules := StoreActionRules()
+	for key, want := range map[string]string{
+		"ConnectCustomKeyStore":                      "CONNECTED CONNECTING DISCONNECTED",
+		"DisconnectCustomKeyStore":                   "CONNECTED CONNECTING FAILED",
+		"UpdateCustomKeyStore.NewCustomKeyStoreName": "CONNECTED CONNECTING DISCONNECTED DISCONNECTING FAILED",
+		"UpdateCustomKeyStore.KeyStorePassword":      "DISCONNECTED",
+		"UpdateCustomKeyStore.CloudHsmClusterId":     "DISCONNECTED",
+		"DeleteCustomKeyStore":                       "DISCONNECTED",
+	} {
+		if got := fmt.Sprint(rules[key]); got != "["+want+"]" {
+			t.Errorf("%s: %s, want [%s]", key, got, want)
+		}
+	}
+}
