@@ -110,10 +110,17 @@ type Faults struct {
 	AccessDenied bool `json:"accessDenied,omitempty"`
 	// DependencyTimeout answers DependencyTimeoutException (503).
 	DependencyTimeout bool `json:"dependencyTimeout,omitempty"`
+	// Unreachable refuses connections (see [Proxy.Exchange]).
+	Unreachable bool `json:"unreachable,omitempty"`
+	// TLS makes the TLS handshake fail with one of [TLSProblems].
+	TLS string `json:"tls,omitempty"`
 }
 
 // Proxy is one external key store proxy host and the key manager behind it.
 type Proxy struct {
+	// Host is the DNS name the proxy answers on (the host of its
+	// XksProxyUriEndpoint).
+	Host string `json:"host"`
 	// Region is the AWS Region whose KMS calls the proxy (the SigV4 scope).
 	Region  string   `json:"region"`
 	Vendor  string   `json:"vendor"`
@@ -131,8 +138,8 @@ type Proxy struct {
 }
 
 // New returns a proxy with a healthy two-instance fleet and no stores.
-func New(region string, rng Rand) *Proxy {
-	return &Proxy{Region: region, Vendor: "Keystore Lab", Model: "Keystore Lab XKS proxy v1",
+func New(host, region string, rng Rand) *Proxy {
+	return &Proxy{Host: host, Region: region, Vendor: "Keystore Lab", Model: "Keystore Lab XKS proxy v1",
 		EKMVend: "Keystore Lab software EKM",
 		Fleet:   []EKM{{ID: "ekm-1", Model: "SoftEKM 1.0", Health: Active}, {ID: "ekm-2", Model: "SoftEKM 1.0", Health: Active}},
 		Stores:  []*Store{}, Metadata: []byte("klab-xks-aad:v1"), rng: rng}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	mrand "math/rand/v2"
 	"strings"
 	"testing"
@@ -19,7 +20,7 @@ var testCred = Credential{AccessKeyID: "BE2J6Q2RE7ZRRCONB2M2RKBT5M", SecretAcces
 // that can encrypt and decrypt, and keys with narrower usage.
 func newProxy(t testing.TB) *Proxy {
 	t.Helper()
-	p := New("us-east-1", mrand.NewChaCha8([32]byte{7}))
+	p := New("xks.example.com", "us-east-1", mrand.NewChaCha8([32]byte{7}))
 	mat := bytes.Repeat([]byte{0x42}, 32)
 	p.Stores = append(p.Stores, &Store{URIPath: "/example/kms/xks/v1", Credentials: []Credential{testCred}, Keys: []*Key{
 		{ID: "foo", Spec: "AES_256", Usage: []string{"ENCRYPT", "DECRYPT"}, Status: "ENABLED", Material: mat},
@@ -305,5 +306,25 @@ func TestFaults(t *testing.T) {
 	resp, took := p.Serve(t0, r)
 	if resp.Status != 200 || json.Valid(resp.Body) || took != 300*time.Millisecond {
 		t.Errorf("malformed+latency: %d %q %v", resp.Status, resp.Body, took)
+	}
+}
+
+func TestTransportFaults(t *testing.T) {
+	p := newProxy(t)
+	r := Request{Method: "POST", Host: "xks.example.com", Path: base + "/health", Header: map[string]string{}}
+	p.Faults = Faults{Unreachable: true}
+	if _, _, err := p.Exchange(t0, r); err != ErrUnreachable {
+		t.Errorf("unreachable: %v", err)
+	}
+	for _, problem := range TLSProblems {
+		p.Faults = Faults{TLS: problem}
+		var te *TLSError
+		if _, _, err := p.Exchange(t0, r); !errors.As(err, &te) || te.Problem != problem {
+			t.Errorf("%s: %v", problem, err)
+		}
+	}
+	p.Faults = Faults{}
+	if resp, _, err := p.Exchange(t0, r); err != nil || resp.Status != 401 {
+		t.Errorf("healthy exchange of an unsigned request: %v %d", err, resp.Status)
 	}
 }
