@@ -12,7 +12,7 @@
 //   - TrentService.<Operation>: the AWS KMS API (JSON 1.1).
 //   - BaldrApiService.<Operation>: the AWS CloudHSM v2 API subset.
 //   - Simulator.<Operation>: the clock, faults, kmsuser actions done in the
-//     CloudHSM CLI, and snapshots.
+//     CloudHSM CLI, the simulated XKS proxies, and snapshots.
 //
 // # Determinism
 //
@@ -35,6 +35,7 @@ import (
 
 	"keystorelab/hsmsim/cloudhsm"
 	"keystorelab/hsmsim/wire"
+	"keystorelab/hsmsim/xks"
 )
 
 // Config sets up a new sandbox.
@@ -57,6 +58,7 @@ type Engine struct {
 	st  state
 	rng *rand.ChaCha8
 	hsm clusterBackend
+	xks xksBackend
 	gen uint64
 	now time.Time // virtual time of the call in progress
 	ops map[string]op
@@ -105,6 +107,7 @@ func New(cfg Config, now time.Time) *Engine {
 		KeyStores: []*keyStore{},
 	}
 	e.hsm = cloudhsm.New(cfg.Region, cfg.AccountID, e.rng)
+	e.xks = xks.NewProxies(cfg.Region, e.rng)
 	e.ops = e.operations()
 	return e
 }

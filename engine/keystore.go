@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"strings"
 	"time"
 
 	"keystorelab/hsmsim/cloudhsm"
@@ -90,6 +91,32 @@ type keyStore struct {
 	Fault       ConnectionErrorCode `json:"fault,omitempty"` // makes the next connect fail so
 	Created     time.Time           `json:"created"`
 	Seq         int64               `json:"seq"`
+	XKS         *xksConfig          `json:"xks,omitempty"`
+}
+
+// xksConfig is an external key store's proxy configuration.
+type xksConfig struct {
+	Connectivity            string    `json:"connectivity"`
+	UriEndpoint             string    `json:"uriEndpoint"`
+	UriPath                 string    `json:"uriPath"`
+	VpcEndpointServiceName  string    `json:"vpcEndpointServiceName,omitempty"`
+	VpcEndpointServiceOwner string    `json:"vpcEndpointServiceOwner,omitempty"`
+	AccessKeyID             string    `json:"accessKeyId"`
+	Secret                  string    `json:"secretAccessKey"` // never returned
+	CredentialSet           time.Time `json:"credentialSet"`
+}
+
+func (c *xksConfig) host() string { return strings.TrimPrefix(c.UriEndpoint, "https://") }
+
+// xksProxyConfiguration is an external key store's configuration as
+// DescribeCustomKeyStores shows it: the secret access key never appears.
+type xksProxyConfiguration struct {
+	AccessKeyId             string
+	Connectivity            string
+	UriEndpoint             string
+	UriPath                 string
+	VpcEndpointServiceName  string `json:",omitempty"`
+	VpcEndpointServiceOwner string `json:",omitempty"`
 }
 
 // entry is the store as DescribeCustomKeyStores lists it.
@@ -101,7 +128,8 @@ type entry struct {
 	CustomKeyStoreId       string
 	CustomKeyStoreName     string
 	CustomKeyStoreType     string
-	TrustAnchorCertificate string `json:",omitempty"`
+	TrustAnchorCertificate string                 `json:",omitempty"`
+	XksProxyConfiguration  *xksProxyConfiguration `json:",omitempty"`
 }
 
 func (ks *keyStore) entry() entry {
@@ -110,6 +138,11 @@ func (ks *keyStore) entry() entry {
 		TrustAnchorCertificate: ks.TrustAnchor}
 	if ks.State == Failed {
 		e.ConnectionErrorCode = ks.ErrorCode
+	}
+	if c := ks.XKS; c != nil {
+		e.XksProxyConfiguration = &xksProxyConfiguration{AccessKeyId: c.AccessKeyID, Connectivity: c.Connectivity,
+			UriEndpoint: c.UriEndpoint, UriPath: c.UriPath, VpcEndpointServiceName: c.VpcEndpointServiceName,
+			VpcEndpointServiceOwner: c.VpcEndpointServiceOwner}
 	}
 	return e
 }

@@ -6,6 +6,7 @@ import (
 
 	"keystorelab/hsmsim/cloudhsm"
 	"keystorelab/hsmsim/wire"
+	"keystorelab/hsmsim/xks"
 )
 
 // operations is the dispatch table: every target the engine serves.
@@ -31,6 +32,11 @@ func (e *Engine) operations() map[string]op {
 	}
 	for _, name := range cloudhsm.SimulatorOperations() {
 		ops["Simulator."+name] = op{e.cloudHSM(name, false), cloudhsm.MutatingSimulatorOperation(name)}
+	}
+	for _, name := range xks.SimulatorOperations {
+		ops["Simulator."+name] = op{func(_ time.Time, body []byte) (any, error) {
+			return e.xks.Invoke(e.now, name, body, decode)
+		}, xks.MutatingSimulatorOperation(name)}
 	}
 	return ops
 }

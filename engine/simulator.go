@@ -9,6 +9,7 @@ import (
 
 	"keystorelab/hsmsim/cloudhsm"
 	"keystorelab/hsmsim/wire"
+	"keystorelab/hsmsim/xks"
 )
 
 type advanceInput struct {
@@ -119,7 +120,7 @@ func (e *Engine) simResetSandbox(host time.Time, body []byte) (any, error) {
 
 // replace swaps in another engine's state, keeping the generation moving.
 func (e *Engine) replace(o *Engine) {
-	e.st, e.rng, e.hsm = o.st, o.rng, o.hsm
+	e.st, e.rng, e.hsm, e.xks = o.st, o.rng, o.hsm, o.xks
 	e.ops = e.operations()
 	e.now = e.st.Clock.Last
 }
@@ -183,6 +184,7 @@ type snapshot struct {
 	Engine   state           `json:"engine"`
 	Rand     []byte          `json:"rand"`
 	CloudHSM json.RawMessage `json:"cloudhsm"`
+	XKS      json.RawMessage `json:"xks,omitempty"`
 }
 
 // Snapshot returns the whole sandbox as versioned JSON. It holds the
@@ -191,7 +193,8 @@ type snapshot struct {
 func (e *Engine) Snapshot() []byte {
 	r, _ := e.rng.MarshalBinary()
 	hsm, _ := e.hsm.MarshalJSON()
-	b, err := json.Marshal(snapshot{Format: snapshotFormat, Engine: e.st, Rand: r, CloudHSM: hsm})
+	proxies, _ := e.xks.MarshalJSON()
+	b, err := json.Marshal(snapshot{Format: snapshotFormat, Engine: e.st, Rand: r, CloudHSM: hsm, XKS: proxies})
 	if err != nil {
 		panic("engine: snapshot does not encode: " + err.Error())
 	}
@@ -217,6 +220,14 @@ func Restore(data []byte, now time.Time) (*Engine, error) {
 		return nil, err
 	}
 	e.hsm = hsm
+	proxies, err := xks.RestoreProxies(s.XKS, e.rng)
+	if err != nil {
+		return nil, err
+	}
+	if proxies.Region == "" {
+		proxies.Region = e.st.Region
+	}
+	e.xks = proxies
 	if e.st.KeyStores == nil {
 		e.st.KeyStores = []*keyStore{}
 	}

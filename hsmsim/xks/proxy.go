@@ -83,16 +83,16 @@ type Store struct {
 
 // EKM is one instance of the external key manager fleet.
 type EKM struct {
-	ID     string `json:"id"`
-	Model  string `json:"model"`
-	Health string `json:"healthStatus"`
+	ID     string `json:"Id"`
+	Model  string `json:"Model"`
+	Health string `json:"HealthStatus"`
 }
 
 // Rules is optional secondary authorization on requestMetadata. Empty
 // lists allow everything. GetHealthStatus is exempt, as the spec requires.
 type Rules struct {
-	KmsOperations  []string `json:"kmsOperations,omitempty"`
-	KmsViaServices []string `json:"kmsViaServices,omitempty"`
+	KmsOperations  []string `json:"KmsOperations,omitempty"`
+	KmsViaServices []string `json:"KmsViaServices,omitempty"`
 }
 
 // Faults are misbehaviours a user can switch on.
@@ -106,7 +106,9 @@ type Faults struct {
 	Internal bool `json:"internal,omitempty"`
 	// Malformed answers 200 with a body that is not JSON.
 	Malformed bool `json:"malformed,omitempty"`
-	// AccessDenied answers AccessDeniedException (403) to all but health.
+	// AccessDenied answers AccessDeniedException (403) to every request,
+	// health included: the proxy's own access control (an IP allow list,
+	// mTLS, a policy that forgot the health exemption) refuses KMS.
 	AccessDenied bool `json:"accessDenied,omitempty"`
 	// DependencyTimeout answers DependencyTimeoutException (503).
 	DependencyTimeout bool `json:"dependencyTimeout,omitempty"`
@@ -252,10 +254,10 @@ func (p *Proxy) serve(now time.Time, r Request) ([]byte, error) {
 	if err := in.RequestMetadata.check(op); err != nil {
 		return nil, err
 	}
+	if p.Faults.AccessDenied {
+		return nil, fail(403, "AccessDeniedException", "the proxy's access control denies this request")
+	}
 	if op != "health" {
-		if p.Faults.AccessDenied {
-			return nil, fail(403, "AccessDeniedException", "the proxy's authorization policy denies this request")
-		}
 		if err := p.Rules.allow(in.RequestMetadata); err != nil {
 			return nil, err
 		}

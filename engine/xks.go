@@ -1,0 +1,183 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"keystorelab/hsmsim/xks"
+)
+
+// xksBackend is what the engine needs of the external key store proxies:
+// the transport KMS uses to reach them (in the module, the simulated
+// proxies in memory), the Simulator operations that manage them, and their
+// state for snapshots. hsmsim/xks provides it.
+type xksBackend interface {
+	Exchange(now time.Time, r xks.Request) (xks.Response, time.Duration, error)
+	Invoke(now time.Time, op string, body []byte, decode func([]byte, any) error) (any, error)
+	MarshalJSON() ([]byte, error)
+}
+
+// xksTimeout is how long KMS waits for any proxy call.
+const xksTimeout = 250 * time.Millisecond
+
+// How long external key store connection changes take: "about 5 minutes".
+const (
+	xksConnectTime    = 5 * time.Minute
+	xksDisconnectTime = 5 * time.Minute
+)
+
+// The connection error codes that apply to external key stores.
+const (
+	ErrXksProxyAccessDenied                      ConnectionErrorCode = "XKS_PROXY_ACCESS_DENIED"
+	ErrXksProxyInvalidConfiguration              ConnectionErrorCode = "XKS_PROXY_INVALID_CONFIGURATION"
+	ErrXksProxyInvalidResponse                   ConnectionErrorCode = "XKS_PROXY_INVALID_RESPONSE"
+	ErrXksProxyInvalidTLSConfiguration           ConnectionErrorCode = "XKS_PROXY_INVALID_TLS_CONFIGURATION"
+	ErrXksProxyNotReachable                      ConnectionErrorCode = "XKS_PROXY_NOT_REACHABLE"
+	ErrXksProxyTimedOut                          ConnectionErrorCode = "XKS_PROXY_TIMED_OUT"
+	ErrXksVpcEndpointServiceInvalidConfiguration ConnectionErrorCode = "XKS_VPC_ENDPOINT_SERVICE_INVALID_CONFIGURATION"
+	ErrXksVpcEndpointServiceNotFound             ConnectionErrorCode = "XKS_VPC_ENDPOINT_SERVICE_NOT_FOUND"
+)
+
+// outcome classifies one proxy call the way KMS's error mapping needs it.
+type outcome string
+
+const (
+	outOK             outcome = "OK"
+	outUnreachable    outcome = "TCP connection failure"
+	outTLS            outcome = "TLS failure"
+	outTimeout        outcome = "socket timeout"
+	outMalformed      outcome = "malformed response"
+	outAllUnavailable outcome = "every external key manager UNAVAILABLE"
+	// Proxy errors are their errorName (ValidationException, ...).
+)
+
+// xksCall sends one signed XKS request for a store and classifies the
+// answer. For a successful call it returns the response body.
+func (e *Engine) xksCall(ks *keyStore, path, kmsOperation string, fields map[string]any) (outcome, []byte) {
+	meta := map[string]any{"kmsRequestId": e.requestID(), "kmsOperation": kmsOperation}
+	if path != "/health" {
+		meta["awsPrincipalArn"] = "arn:aws:iam::" + e.st.AccountID + ":root"
+	}
+	body := map[string]any{"requestMetadata": meta}
+	for k, v := range fields {
+		body[k] = v
+	}
+	b, _ := json.Marshal(body)
+	r := xks.Request{Method: "POST", Host: ks.XKS.host(), Path: ks.XKS.UriPath + path,
+		Header: map[string]string{"content-type": "application/json"}, Body: b}
+	xks.Sign(&r, xks.Credential{AccessKeyID: ks.XKS.AccessKeyID, SecretAccessKey: ks.XKS.Secret}, e.st.Region, e.now)
+	resp, took, err := e.xks.Exchange(e.now, r)
+	var tlsErr *xks.TLSError
+	switch {
+	case errors.As(err, &tlsErr):
+		return outTLS, nil
+	case err != nil:
+		return outUnreachable, nil
+	case took > xksTimeout:
+		return outTimeout, nil
+	}
+	if resp.Status != 200 {
+		var pe struct {
+			ErrorName string `json:"errorName"`
+		}
+		if json.Unmarshal(resp.Body, &pe) != nil || pe.ErrorName == "" {
+			return outMalformed, nil
+		}
+		return outcome(pe.ErrorName), nil
+	}
+	if !json.Valid(resp.Body) {
+		return outMalformed, nil
+	}
+	return outOK, resp.Body
+}
+
+// healthCheck calls GetHealthStatus and also judges the report: it must
+// parse, and at least one external key manager must be able to serve.
+func (e *Engine) healthCheck(ks *keyStore, kmsOperation string) outcome {
+	out, body := e.xksCall(ks, "/health", kmsOperation, nil)
+	if out != outOK {
+		return out
+	}
+	var h struct {
+		XksProxyFleetSize int
+		EkmFleetDetails   []struct{ HealthStatus string }
+	}
+	if json.Unmarshal(body, &h) != nil || h.XksProxyFleetSize < 1 || len(h.EkmFleetDetails) < 1 || len(h.EkmFleetDetails) > 10 {
+		return outMalformed
+	}
+	usable := false
+	for _, d := range h.EkmFleetDetails {
+		switch d.HealthStatus {
+		case xks.Active, xks.Degraded:
+			usable = true
+		case xks.Unavailable:
+		default:
+			return outMalformed
+		}
+	}
+	if !usable {
+		return outAllUnavailable
+	}
+	return outOK
+}
+
+// storeManagementError maps a failed health check during Create or
+// UpdateCustomKeyStore to the exception KMS throws (the XKS proxy API
+// specification's mapping table).
+func storeManagementError(o outcome, ks *keyStore) error {
+	where := ks.XKS.UriEndpoint + ks.XKS.UriPath
+	switch o {
+	case "AuthenticationFailedException":
+		return exception("XksProxyIncorrectAuthenticationCredentialException",
+			"The external key store proxy rejected the request because it could not authenticate AWS KMS. Verify the XksProxyAuthenticationCredential of the external key store and the credentials configured on the proxy at %s.", where)
+	case "InvalidUriPathException":
+		return exception("XksProxyInvalidConfigurationException",
+			"The external key store proxy at %s does not recognise the URI path %s. Verify the XksProxyUriPath.", ks.XKS.UriEndpoint, ks.XKS.UriPath)
+	case "DependencyTimeoutException", "ThrottlingException", outUnreachable, outTLS, outTimeout:
+		return exception("XksProxyUriUnreachableException",
+			"AWS KMS cannot communicate with the external key store proxy at %s (%s). Verify the XksProxyUriEndpoint and XksProxyUriPath, that the proxy is running, and its TLS configuration.", where, describeOutcome(o))
+	case outAllUnavailable:
+		return exception("XksProxyUriUnreachableException",
+			"The external key store proxy at %s reports that every external key manager instance is UNAVAILABLE.", where)
+	default: // ValidationException, InternalException, malformed and unexpected answers
+		return exception("XksProxyInvalidResponseException",
+			"AWS KMS cannot interpret the response from the external key store proxy at %s (%s). If you see this error repeatedly, report it to your proxy vendor.", where, describeOutcome(o))
+	}
+}
+
+// connectErrorCode maps a failed health check at connect to the store's
+// ConnectionErrorCode.
+func connectErrorCode(o outcome) ConnectionErrorCode {
+	switch o {
+	case "AuthenticationFailedException":
+		return ErrInvalidCredentials
+	case "AccessDeniedException":
+		return ErrXksProxyAccessDenied
+	case "InvalidUriPathException":
+		return ErrXksProxyInvalidConfiguration
+	case outTLS:
+		return ErrXksProxyInvalidTLSConfiguration
+	case outUnreachable, outAllUnavailable:
+		return ErrXksProxyNotReachable
+	case outTimeout, "DependencyTimeoutException", "ThrottlingException":
+		return ErrXksProxyTimedOut
+	default:
+		return ErrXksProxyInvalidResponse
+	}
+}
+
+func describeOutcome(o outcome) string {
+	switch o {
+	case outUnreachable, outTLS, outTimeout, outMalformed, outAllUnavailable:
+		return string(o)
+	}
+	return "the proxy answered " + string(o)
+}
+
+// requestID returns a UUID-shaped kmsRequestId.
+func (e *Engine) requestID() string {
+	h := e.hex(32)
+	return fmt.Sprintf("%s-%s-4%s-a%s-%s", h[:8], h[8:12], h[13:16], h[17:20], h[20:])
+}
