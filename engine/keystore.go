@@ -205,6 +205,10 @@ func (e *Engine) complete(ks *keyStore) {
 			ks.State, ks.ErrorCode, ks.Fault = Failed, ks.Fault, ""
 			return
 		}
+		if ks.Type == TypeExternal {
+			e.completeExternalConnect(ks)
+			return
+		}
 		rotated, err := e.hsm.ConnectKMS(at, ks.ClusterID, ks.ID, ks.Password)
 		if err != nil {
 			code, ok := connectFailures[err]
@@ -217,7 +221,9 @@ func (e *Engine) complete(ks *keyStore) {
 		ks.Password = rotated
 		ks.State, ks.ErrorCode = Connected, ""
 	case Disconnecting:
-		e.hsm.DisconnectKMS(at, ks.ClusterID, ks.ID)
+		if ks.Type == TypeCloudHSM {
+			e.hsm.DisconnectKMS(at, ks.ClusterID, ks.ID)
+		}
 		ks.State, ks.ErrorCode = Disconnected, ""
 	}
 }

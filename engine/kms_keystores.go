@@ -59,9 +59,6 @@ func (x *xksFields) any() bool {
 		x.XksProxyVpcEndpointServiceOwner != nil || x.XksProxyAuthenticationCredential != nil || x.XksProxyConnectivity != nil
 }
 
-var errExternalNotYet = exception("UnsupportedOperationException",
-	"Keystore Lab does not support external key stores (EXTERNAL_KEY_STORE) yet; only AWS_CLOUDHSM key stores can be created.")
-
 type createInput struct {
 	CustomKeyStoreName     *string
 	CloudHsmClusterId      *string
@@ -95,7 +92,7 @@ func (e *Engine) createCustomKeyStore(_ time.Time, body []byte) (any, error) {
 		return nil, err
 	}
 	if in.CustomKeyStoreType != nil && *in.CustomKeyStoreType == TypeExternal {
-		return nil, errExternalNotYet
+		return e.createExternalKeyStore(in)
 	}
 	if in.xksFields.any() {
 		return nil, exception("ValidationException", "The XksProxy* parameters are valid only for a custom key store of type EXTERNAL_KEY_STORE.")
@@ -319,6 +316,11 @@ func (e *Engine) connectCustomKeyStore(_ time.Time, body []byte) (any, error) {
 	if ks.State != Disconnected {
 		return struct{}{}, nil
 	}
+	if ks.Type == TypeExternal {
+		ks.State, ks.ErrorCode = Connecting, ""
+		ks.Until = e.now.Add(xksConnectTime)
+		return struct{}{}, nil
+	}
 	if c, ok := e.hsm.Cluster(ks.ClusterID); ok {
 		if c.State != cloudhsm.StateActive {
 			return nil, exception("CloudHsmClusterNotActiveException",
@@ -350,6 +352,9 @@ func (e *Engine) disconnectCustomKeyStore(_ time.Time, body []byte) (any, error)
 	}
 	ks.State, ks.ErrorCode = Disconnecting, ""
 	ks.Until = e.now.Add(disconnectTime)
+	if ks.Type == TypeExternal {
+		ks.Until = e.now.Add(xksDisconnectTime)
+	}
 	return struct{}{}, nil
 }
 
@@ -408,6 +413,9 @@ func (e *Engine) updateCustomKeyStore(_ time.Time, body []byte) (any, error) {
 	ks, err := e.lookup(in.CustomKeyStoreId)
 	if err != nil {
 		return nil, err
+	}
+	if ks.Type == TypeExternal {
+		return e.updateExternalKeyStore(ks, in)
 	}
 	if in.xksFields.any() {
 		return nil, exception("ValidationException", "The XksProxy* parameters are valid only for a custom key store of type EXTERNAL_KEY_STORE; %s is an AWS_CLOUDHSM key store.", ks.ID)

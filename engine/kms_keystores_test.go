@@ -58,8 +58,8 @@ func TestCreateCustomKeyStoreRules(t *testing.T) {
 		s.advance(10 * 60e9)
 		s.ok("TrentService.CreateCustomKeyStore", req("second", other, otherAnchor, "kmsPassword1"))
 	})
-	t.Run("external key stores are refused for now", func(t *testing.T) {
-		s.fails("TrentService.CreateCustomKeyStore", map[string]any{"CustomKeyStoreName": "x", "CustomKeyStoreType": "EXTERNAL_KEY_STORE"}, "UnsupportedOperationException")
+	t.Run("an external key store needs its proxy configuration", func(t *testing.T) {
+		s.fails("TrentService.CreateCustomKeyStore", map[string]any{"CustomKeyStoreName": "x", "CustomKeyStoreType": "EXTERNAL_KEY_STORE"}, "ValidationException")
 	})
 	t.Run("quota of ten stores", func(t *testing.T) {
 		s2 := newSandbox(t)

@@ -15,7 +15,17 @@ const (
 	actUpdateCluster  storeAction = "UpdateCustomKeyStore(CloudHsmClusterId)"
 	actDelete         storeAction = "DeleteCustomKeyStore"
 	actDescribe       storeAction = "DescribeCustomKeyStores"
+
+	actXksPath         storeAction = "UpdateCustomKeyStore(XksProxyUriPath)"
+	actXksCredential   storeAction = "UpdateCustomKeyStore(XksProxyAuthenticationCredential)"
+	actXksConnectivity storeAction = "UpdateCustomKeyStore(XksProxyConnectivity)"
+	actXksEndpoint     storeAction = "UpdateCustomKeyStore(XksProxyUriEndpoint)"
+	actXksVpcService   storeAction = "UpdateCustomKeyStore(XksProxyVpcEndpointServiceName)"
+	actXksVpcOwner     storeAction = "UpdateCustomKeyStore(XksProxyVpcEndpointServiceOwner)"
 )
+
+// anyState is every connection state.
+var anyState = map[ConnectionState]bool{Connected: true, Connecting: true, Disconnected: true, Disconnecting: true, Failed: true}
 
 // allowed is AWS's rule table: which connection states permit which
 // action. A state missing from an action's set gets
@@ -24,11 +34,18 @@ const (
 var allowed = map[storeAction]map[ConnectionState]bool{
 	actConnect:        {Disconnected: true, Connecting: true, Connected: true},
 	actDisconnect:     {Connected: true, Connecting: true, Failed: true},
-	actRename:         {Connected: true, Connecting: true, Disconnected: true, Disconnecting: true, Failed: true},
+	actRename:         anyState,
 	actUpdatePassword: {Disconnected: true},
 	actUpdateCluster:  {Disconnected: true},
 	actDelete:         {Disconnected: true},
-	actDescribe:       {Connected: true, Connecting: true, Disconnected: true, Disconnecting: true, Failed: true},
+	actDescribe:       anyState,
+
+	actXksPath:         anyState,
+	actXksCredential:   anyState,
+	actXksConnectivity: {Disconnected: true},
+	actXksEndpoint:     {Disconnected: true},
+	actXksVpcService:   {Disconnected: true},
+	actXksVpcOwner:     {Disconnected: true},
 }
 
 // invalidStateMessages explain a refusal, per action, the way the
@@ -39,6 +56,11 @@ var invalidStateMessages = map[storeAction]string{
 	actUpdatePassword: "Custom key store %s is %s. You can change the KeyStorePassword only while the custom key store is DISCONNECTED.",
 	actUpdateCluster:  "Custom key store %s is %s. You can change the CloudHsmClusterId only while the custom key store is DISCONNECTED.",
 	actDelete:         "Custom key store %s is %s. You can delete a custom key store only while it is DISCONNECTED.",
+
+	actXksConnectivity: "Custom key store %s is %s. You can change the XksProxyConnectivity only while the external key store is DISCONNECTED.",
+	actXksEndpoint:     "Custom key store %s is %s. You can change the XksProxyUriEndpoint only while the external key store is DISCONNECTED.",
+	actXksVpcService:   "Custom key store %s is %s. You can change the XksProxyVpcEndpointServiceName only while the external key store is DISCONNECTED.",
+	actXksVpcOwner:     "Custom key store %s is %s. You can change the XksProxyVpcEndpointServiceOwner only while the external key store is DISCONNECTED.",
 }
 
 // check returns CustomKeyStoreInvalidStateException if ks's state does not

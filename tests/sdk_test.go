@@ -621,7 +621,7 @@ func TestSDKTypedErrors(t *testing.T) {
 				AccessKeyId:        aws.String("ABCDEFGHIJKLMNOPQRST"),
 				RawSecretAccessKey: aws.String("K4Hm9cQ2xZ/bL8pR+vT1nW6yE3uJ0aS5dF7gH2jK9lM="),
 			}})
-		sdkWant[*types.UnsupportedOperationException](t, "CreateCustomKeyStore EXTERNAL_KEY_STORE", err)
+		sdkWant[*types.XksProxyUriUnreachableException](t, "CreateCustomKeyStore EXTERNAL_KEY_STORE with no proxy at the endpoint", err)
 		_, err = s.kms.CreateKey(ctx, &kms.CreateKeyInput{})
 		sdkWant[*types.UnsupportedOperationException](t, "CreateKey", err)
 	})

@@ -64,7 +64,7 @@ func (ps *Proxies) Exchange(now time.Time, r Request) (Response, time.Duration, 
 }
 
 // SimulatorOperations are the Simulator.* operations [Proxies.Invoke] serves.
-var SimulatorOperations = []string{"CreateXksProxy", "DeleteXksProxy", "DescribeXksProxies", "PutXksProxyPath",
+var SimulatorOperations = []string{"CreateXksProxy", "DeleteXksProxy", "DescribeXksProxies", "PutXksProxyPath", "DeleteXksProxyPath",
 	"CreateExternalKey", "UpdateExternalKey", "DeleteExternalKey", "SetXksProxyFleet", "SetXksProxyFaults", "SetXksProxyRules"}
 
 // MutatingSimulatorOperation reports whether an operation changes state.
@@ -120,7 +120,7 @@ func (ps *Proxies) Invoke(now time.Time, op string, body []byte, decode func([]b
 	var v wire.Validator
 	v.Required("UriEndpoint", in.UriEndpoint != nil)
 	v.String("UriEndpoint", in.UriEndpoint, 10, 128, endpointPattern, false)
-	needPath := op == "PutXksProxyPath" || strings.HasSuffix(op, "ExternalKey")
+	needPath := op == "PutXksProxyPath" || op == "DeleteXksProxyPath" || strings.HasSuffix(op, "ExternalKey")
 	if needPath {
 		v.Required("UriPath", in.UriPath != nil)
 	}
@@ -159,6 +159,14 @@ func (ps *Proxies) Invoke(now time.Time, op string, body []byte, decode func([]b
 		}
 	case "PutXksProxyPath":
 		return nil, p.putPath(*in.UriPath, in.Credentials)
+	case "DeleteXksProxyPath":
+		for i, st := range p.Stores {
+			if st.URIPath == *in.UriPath {
+				p.Stores = append(p.Stores[:i], p.Stores[i+1:]...)
+				return struct{}{}, nil
+			}
+		}
+		return nil, notFound("the proxy at %s serves no path %s", p.Host, *in.UriPath)
 	case "CreateExternalKey", "UpdateExternalKey", "DeleteExternalKey":
 		return nil, ps.externalKey(p, op, in)
 	case "SetXksProxyFleet":

@@ -1,0 +1,208 @@
+package engine
+
+import (
+	"strings"
+	"testing"
+)
+
+const (
+	xksEndpoint = "https://xks.example.com"
+	xksPath     = "/example/kms/xks/v1"
+	xksKeyID    = "BE2J6Q2RE7ZRRCONB2M2RKBT5M"
+	xksSecret   = "oTbh0uA9Z3M5tJr1dDqHsbQn7sAkH+3v9XhXxKZbVmk="
+)
+
+// proxy creates a simulated proxy at xksEndpoint serving xksPath with the
+// test credential and one external key.
+func (s *sandbox) proxy() {
+	s.t.Helper()
+	s.ok("Simulator.CreateXksProxy", map[string]any{"UriEndpoint": xksEndpoint})
+	s.ok("Simulator.PutXksProxyPath", map[string]any{"UriEndpoint": xksEndpoint, "UriPath": xksPath,
+		"Credentials": []any{map[string]any{"AccessKeyId": xksKeyID, "SecretAccessKey": xksSecret}}})
+	s.ok("Simulator.CreateExternalKey", map[string]any{"UriEndpoint": xksEndpoint, "UriPath": xksPath, "KeyId": "key-1"})
+}
+
+func xksStore(name string) map[string]any {
+	return map[string]any{"CustomKeyStoreName": name, "CustomKeyStoreType": "EXTERNAL_KEY_STORE",
+		"XksProxyConnectivity": "PUBLIC_ENDPOINT", "XksProxyUriEndpoint": xksEndpoint, "XksProxyUriPath": xksPath,
+		"XksProxyAuthenticationCredential": map[string]any{"AccessKeyId": xksKeyID, "RawSecretAccessKey": xksSecret}}
+}
+
+func (s *sandbox) faults(f map[string]any) {
+	s.t.Helper()
+	f["UriEndpoint"] = xksEndpoint
+	s.ok("Simulator.SetXksProxyFaults", f)
+}
+
+func TestExternalKeyStoreLifecycle(t *testing.T) {
+	s := newSandbox(t)
+	s.proxy()
+	id := s.ok("TrentService.CreateCustomKeyStore", xksStore("xks"))["CustomKeyStoreId"].(string)
+	d := s.describe(id)
+	cfg := d["XksProxyConfiguration"].(map[string]any)
+	if d["CustomKeyStoreType"] != "EXTERNAL_KEY_STORE" || cfg["AccessKeyId"] != xksKeyID || cfg["Connectivity"] != "PUBLIC_ENDPOINT" ||
+		cfg["UriEndpoint"] != xksEndpoint || cfg["UriPath"] != xksPath || d["CloudHsmClusterId"] != nil {
+		t.Fatalf("describe: %v", d)
+	}
+	_, out := s.e.Handle(t0, "TrentService.DescribeCustomKeyStores", []byte("{}"))
+	if strings.Contains(string(out), xksSecret) {
+		t.Fatal("the secret access key is returned")
+	}
+	s.ok("TrentService.ConnectCustomKeyStore", map[string]any{"CustomKeyStoreId": id})
+	if got := s.state(id); got != "CONNECTING" {
+		t.Fatal(got)
+	}
+	s.advance(xksConnectTime)
+	if got := s.state(id); got != "CONNECTED" {
+		t.Fatal(got)
+	}
+	// While connected: the path and credential may change, the endpoint not.
+	s.ok("Simulator.PutXksProxyPath", map[string]any{"UriEndpoint": xksEndpoint, "UriPath": xksPath, "Credentials": []any{
+		map[string]any{"AccessKeyId": xksKeyID, "SecretAccessKey": xksSecret},
+		map[string]any{"AccessKeyId": "ZZZZZZZZZZZZZZZZZZZZZZZZZZ", "SecretAccessKey": strings.Repeat("b", 44)}}})
+	s.ok("TrentService.UpdateCustomKeyStore", map[string]any{"CustomKeyStoreId": id,
+		"XksProxyAuthenticationCredential": map[string]any{"AccessKeyId": "ZZZZZZZZZZZZZZZZZZZZZZZZZZ", "RawSecretAccessKey": strings.Repeat("b", 44)}})
+	s.fails("TrentService.UpdateCustomKeyStore", map[string]any{"CustomKeyStoreId": id, "XksProxyUriEndpoint": "https://other.example.com"}, "CustomKeyStoreInvalidStateException")
+	// A credential the proxy does not know is refused, and nothing changes.
+	s.fails("TrentService.UpdateCustomKeyStore", map[string]any{"CustomKeyStoreId": id, "NewCustomKeyStoreName": "renamed",
+		"XksProxyAuthenticationCredential": map[string]any{"AccessKeyId": "YYYYYYYYYYYYYYYYYYYYYYYYYY", "RawSecretAccessKey": strings.Repeat("c", 44)}},
+		"XksProxyIncorrectAuthenticationCredentialException")
+	if d := s.describe(id); d["CustomKeyStoreName"] != "xks" || d["XksProxyConfiguration"].(map[string]any)["AccessKeyId"] != "ZZZZZZZZZZZZZZZZZZZZZZZZZZ" {
+		t.Fatalf("a refused update changed the store: %v", d)
+	}
+	s.ok("TrentService.DisconnectCustomKeyStore", map[string]any{"CustomKeyStoreId": id})
+	s.advance(xksDisconnectTime)
+	s.ok("TrentService.DeleteCustomKeyStore", map[string]any{"CustomKeyStoreId": id})
+}
+
+func TestExternalKeyStoreUniqueness(t *testing.T) {
+	s := newSandbox(t)
+	s.proxy()
+	s.ok("TrentService.CreateCustomKeyStore", xksStore("one"))
+	s.fails("TrentService.CreateCustomKeyStore", xksStore("two"), "XksProxyUriInUseException")
+	s.fails("TrentService.CreateCustomKeyStore", xksStore("one"), "CustomKeyStoreNameInUseException")
+	vpc := xksStore("vpc")
+	vpc["XksProxyConnectivity"] = "VPC_ENDPOINT_SERVICE"
+	vpc["XksProxyUriPath"] = "/other/kms/xks/v1"
+	vpc["XksProxyVpcEndpointServiceName"] = "com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0"
+	s.fails("TrentService.CreateCustomKeyStore", vpc, "XksProxyUriEndpointInUseException")
+	vpc["XksProxyUriEndpoint"] = "https://private.example.com"
+	s.fails("TrentService.CreateCustomKeyStore", vpc, "XksProxyVpcEndpointServiceNotFoundException")
+	delete(vpc, "XksProxyVpcEndpointServiceName")
+	s.fails("TrentService.CreateCustomKeyStore", vpc, "ValidationException")
+}
+
+// TestCreateErrorMapping: every proxy result at CreateCustomKeyStore gives
+// the exception of the XKS specification's mapping table.
+func TestCreateErrorMapping(t *testing.T) {
+	for _, tc := range []struct {
+		cause map[string]any
+		want  string
+	}{
+		{map[string]any{"Throttle": true}, "XksProxyUriUnreachableException"},
+		{map[string]any{"DependencyTimeout": true}, "XksProxyUriUnreachableException"},
+		{map[string]any{"Unreachable": true}, "XksProxyUriUnreachableException"},
+		{map[string]any{"Tls": "EXPIRED_CERTIFICATE"}, "XksProxyUriUnreachableException"},
+		{map[string]any{"LatencyMs": 300}, "XksProxyUriUnreachableException"},
+		{map[string]any{"Internal": true}, "XksProxyInvalidResponseException"},
+		{map[string]any{"Malformed": true}, "XksProxyInvalidResponseException"},
+		{map[string]any{"AccessDenied": true}, "XksProxyInvalidResponseException"},
+	} {
+		s := newSandbox(t)
+		s.proxy()
+		s.faults(tc.cause)
+		s.fails("TrentService.CreateCustomKeyStore", xksStore("x"), tc.want)
+		s.faults(map[string]any{"LatencyMs": 200})
+		s.ok("TrentService.CreateCustomKeyStore", xksStore("x"))
+	}
+	s := newSandbox(t)
+	s.proxy()
+	bad := xksStore("x")
+	bad["XksProxyUriPath"] = "/wrong/kms/xks/v1"
+	s.fails("TrentService.CreateCustomKeyStore", bad, "XksProxyInvalidConfigurationException")
+	bad = xksStore("x")
+	bad["XksProxyAuthenticationCredential"] = map[string]any{"AccessKeyId": xksKeyID, "RawSecretAccessKey": strings.Repeat("d", 44)}
+	s.fails("TrentService.CreateCustomKeyStore", bad, "XksProxyIncorrectAuthenticationCredentialException")
+	bad = xksStore("x")
+	bad["XksProxyUriEndpoint"] = "https://nobody.example.com"
+	s.fails("TrentService.CreateCustomKeyStore", bad, "XksProxyUriUnreachableException")
+	s.ok("Simulator.SetXksProxyFleet", map[string]any{"UriEndpoint": xksEndpoint, "EkmFleetDetails": []any{
+		map[string]any{"Id": "a", "Model": "m", "HealthStatus": "UNAVAILABLE"}, map[string]any{"Id": "b", "Model": "m", "HealthStatus": "UNAVAILABLE"}}})
+	s.fails("TrentService.CreateCustomKeyStore", xksStore("x"), "XksProxyUriUnreachableException")
+	s.ok("Simulator.SetXksProxyFleet", map[string]any{"UriEndpoint": xksEndpoint, "EkmFleetDetails": []any{
+		map[string]any{"Id": "a", "Model": "m", "HealthStatus": "UNAVAILABLE"}, map[string]any{"Id": "b", "Model": "m", "HealthStatus": "DEGRADED"}}})
+	s.ok("TrentService.CreateCustomKeyStore", xksStore("x"))
+}
+
+// TestExternalConnectionErrorCodes causes each reachable XKS connection
+// error code, sees FAILED with it, applies the fix and connects.
+func TestExternalConnectionErrorCodes(t *testing.T) {
+	healthy := func(s *sandbox, id string) { s.faults(map[string]any{}) }
+	for _, tc := range []struct {
+		code  ConnectionErrorCode
+		cause func(s *sandbox, id string)
+		fix   func(s *sandbox, id string)
+	}{
+		{ErrInvalidCredentials,
+			func(s *sandbox, id string) {
+				s.ok("Simulator.PutXksProxyPath", map[string]any{"UriEndpoint": xksEndpoint, "UriPath": xksPath,
+					"Credentials": []any{map[string]any{"AccessKeyId": "NEWKEYNEWKEYNEWKEYNEWKEY", "SecretAccessKey": strings.Repeat("n", 44)}}})
+			},
+			func(s *sandbox, id string) {
+				s.ok("TrentService.UpdateCustomKeyStore", map[string]any{"CustomKeyStoreId": id,
+					"XksProxyAuthenticationCredential": map[string]any{"AccessKeyId": "NEWKEYNEWKEYNEWKEYNEWKEY", "RawSecretAccessKey": strings.Repeat("n", 44)}})
+			}},
+		{ErrNetworkErrors,
+			func(s *sandbox, id string) {
+				s.ok("Simulator.InjectConnectFault", map[string]any{"CustomKeyStoreId": id, "ConnectionErrorCode": "NETWORK_ERRORS"})
+			}, func(*sandbox, string) {}},
+		{ErrInternalError,
+			func(s *sandbox, id string) {
+				s.ok("Simulator.InjectConnectFault", map[string]any{"CustomKeyStoreId": id, "ConnectionErrorCode": "INTERNAL_ERROR"})
+			}, func(*sandbox, string) {}},
+		{ErrXksProxyAccessDenied, func(s *sandbox, id string) { s.faults(map[string]any{"AccessDenied": true}) }, healthy},
+		{ErrXksProxyInvalidConfiguration,
+			func(s *sandbox, id string) {
+				s.ok("Simulator.DeleteXksProxyPath", map[string]any{"UriEndpoint": xksEndpoint, "UriPath": xksPath})
+				s.ok("Simulator.PutXksProxyPath", map[string]any{"UriEndpoint": xksEndpoint, "UriPath": "/moved/kms/xks/v1",
+					"Credentials": []any{map[string]any{"AccessKeyId": xksKeyID, "SecretAccessKey": xksSecret}}})
+			},
+			func(s *sandbox, id string) {
+				s.ok("TrentService.UpdateCustomKeyStore", map[string]any{"CustomKeyStoreId": id, "XksProxyUriPath": "/moved/kms/xks/v1"})
+			}},
+		{ErrXksProxyInvalidResponse, func(s *sandbox, id string) { s.faults(map[string]any{"Malformed": true}) }, healthy},
+		{ErrXksProxyInvalidTLSConfiguration, func(s *sandbox, id string) { s.faults(map[string]any{"Tls": "HOSTNAME_MISMATCH"}) }, healthy},
+		{ErrXksProxyNotReachable, func(s *sandbox, id string) { s.faults(map[string]any{"Unreachable": true}) }, healthy},
+		{ErrXksProxyTimedOut, func(s *sandbox, id string) { s.faults(map[string]any{"LatencyMs": 300}) }, healthy},
+	} {
+		t.Run(string(tc.code), func(t *testing.T) {
+			s := newSandbox(t)
+			s.proxy()
+			id := s.ok("TrentService.CreateCustomKeyStore", xksStore("xks"))["CustomKeyStoreId"].(string)
+			connect := func() string {
+				s.ok("TrentService.ConnectCustomKeyStore", map[string]any{"CustomKeyStoreId": id})
+				s.advance(xksConnectTime)
+				return s.state(id)
+			}
+			tc.cause(s, id)
+			if got, want := connect(), "FAILED/"+string(tc.code); got != want {
+				t.Fatalf("after the cause: %s, want %s", got, want)
+			}
+			s.ok("TrentService.DisconnectCustomKeyStore", map[string]any{"CustomKeyStoreId": id})
+			s.advance(xksDisconnectTime)
+			tc.fix(s, id)
+			if got := connect(); got != "CONNECTED" {
+				t.Fatalf("after the fix: %s", got)
+			}
+		})
+	}
+}
+
+func TestXksSimulatorNeverShowsSecrets(t *testing.T) {
+	s := newSandbox(t)
+	s.proxy()
+	_, out := s.e.Handle(t0, "Simulator.DescribeXksProxies", []byte("{}"))
+	if strings.Contains(string(out), xksSecret) || !strings.Contains(string(out), xksKeyID) || strings.Contains(string(out), "aterial") {
+		t.Fatalf("DescribeXksProxies: %s", out)
+	}
+}
