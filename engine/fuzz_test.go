@@ -19,7 +19,10 @@ func init() {
 		CloudHsmClusterNotActiveException CloudHsmClusterInvalidConfigurationException CloudHsmClusterNotRelatedException
 		IncorrectTrustAnchorException LimitExceededException InvalidMarkerException
 		CloudHsmInvalidRequestException CloudHsmResourceNotFoundException CloudHsmResourceLimitExceededException
-		DependencyViolation`) {
+		DependencyViolation ResourceNotFoundException XksProxyUriInUseException XksProxyUriEndpointInUseException
+		XksProxyUriUnreachableException XksProxyIncorrectAuthenticationCredentialException
+		XksProxyInvalidConfigurationException XksProxyInvalidResponseException XksProxyVpcEndpointServiceInUseException
+		XksProxyVpcEndpointServiceNotFoundException`) {
 		exceptionNames[n] = true
 	}
 }
