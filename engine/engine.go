@@ -107,7 +107,7 @@ func New(cfg Config, now time.Time) *Engine {
 		KeyStores: []*keyStore{},
 	}
 	e.hsm = cloudhsm.New(cfg.Region, cfg.AccountID, e.rng)
-	e.xks = xks.NewProxies(cfg.Region, e.rng)
+	e.xks = xks.NewProxies(cfg.Region, cfg.AccountID, e.rng)
 	e.ops = e.operations()
 	return e
 }

@@ -223,6 +223,8 @@ func (e *Engine) complete(ks *keyStore) {
 	case Disconnecting:
 		if ks.Type == TypeCloudHSM {
 			e.hsm.DisconnectKMS(at, ks.ClusterID, ks.ID)
+		} else {
+			e.xks.Disconnect(ks.ID)
 		}
 		ks.State, ks.ErrorCode = Disconnected, ""
 	}

@@ -225,7 +225,7 @@ func Restore(data []byte, now time.Time) (*Engine, error) {
 		return nil, err
 	}
 	if proxies.Region == "" {
-		proxies.Region = e.st.Region
+		proxies.Region, proxies.AccountID = e.st.Region, e.st.AccountID
 	}
 	e.xks = proxies
 	if e.st.KeyStores == nil {

@@ -15,6 +15,9 @@ import (
 // state for snapshots. hsmsim/xks provides it.
 type xksBackend interface {
 	Exchange(now time.Time, r xks.Request) (xks.Response, time.Duration, error)
+	ServiceProblem(name, owner, endpoint string) (found bool, problem string)
+	Connect(serviceName, owner, keyStoreID string)
+	Disconnect(keyStoreID string)
 	Invoke(now time.Time, op string, body []byte, decode func([]byte, any) error) (any, error)
 	MarshalJSON() ([]byte, error)
 }

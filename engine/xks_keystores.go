@@ -83,9 +83,19 @@ func (e *Engine) checkProxyConfiguration(ks *keyStore, cfg *xksConfig, kmsOperat
 		}
 	}
 	if vpc {
-		return exception("XksProxyVpcEndpointServiceNotFoundException",
-			"AWS KMS cannot find the VPC endpoint service %s owned by %s, or cks.kms.%s.amazonaws.com is not an allowed principal. Keystore Lab simulates public-endpoint proxies only.",
-			cfg.VpcEndpointServiceName, cfg.VpcEndpointServiceOwner, e.st.Region)
+		// KMS checks the endpoint service now and calls the proxy only
+		// when the store connects.
+		found, problem := e.xks.ServiceProblem(cfg.VpcEndpointServiceName, cfg.VpcEndpointServiceOwner, cfg.UriEndpoint)
+		if !found {
+			return exception("XksProxyVpcEndpointServiceNotFoundException",
+				"AWS KMS cannot find the VPC endpoint service %s owned by %s, or cks.kms.%s.amazonaws.com is not one of its allowed principals.",
+				cfg.VpcEndpointServiceName, cfg.VpcEndpointServiceOwner, e.st.Region)
+		}
+		if problem != "" {
+			return exception("XksProxyVpcEndpointServiceInvalidConfigurationException",
+				"The VPC endpoint service %s does not meet the requirements for an external key store: %s.", cfg.VpcEndpointServiceName, problem)
+		}
+		return nil
 	}
 	probe := &keyStore{XKS: cfg}
 	if out := e.healthCheck(probe, kmsOperation); out != outOK {
@@ -175,11 +185,23 @@ func (e *Engine) updateExternalKeyStore(ks *keyStore, in updateInput) (any, erro
 // completeExternalConnect ends an external key store's CONNECTING: KMS
 // tests the proxy with GetHealthStatus.
 func (e *Engine) completeExternalConnect(ks *keyStore) {
-	if ks.XKS.Connectivity == "VPC_ENDPOINT_SERVICE" {
-		ks.State, ks.ErrorCode = Failed, ErrXksVpcEndpointServiceNotFound
-		return
+	c := ks.XKS
+	if c.Connectivity == "VPC_ENDPOINT_SERVICE" {
+		// Verify the domain, then create the interface endpoint and the
+		// private hosted zone.
+		found, problem := e.xks.ServiceProblem(c.VpcEndpointServiceName, c.VpcEndpointServiceOwner, c.UriEndpoint)
+		switch {
+		case !found:
+			ks.State, ks.ErrorCode = Failed, ErrXksVpcEndpointServiceNotFound
+			return
+		case problem != "":
+			ks.State, ks.ErrorCode = Failed, ErrXksVpcEndpointServiceInvalidConfiguration
+			return
+		}
+		e.xks.Connect(c.VpcEndpointServiceName, c.VpcEndpointServiceOwner, ks.ID)
 	}
 	if out := e.healthCheck(ks, "ConnectCustomKeyStore"); out != outOK {
+		e.xks.Disconnect(ks.ID)
 		ks.State, ks.ErrorCode = Failed, connectErrorCode(out)
 		return
 	}

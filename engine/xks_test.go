@@ -206,3 +206,86 @@ func TestXksSimulatorNeverShowsSecrets(t *testing.T) {
 		t.Fatalf("DescribeXksProxies: %s", out)
 	}
 }
+
+// vpcSetup makes a proxy at its own private DNS name behind a correctly
+// configured VPC endpoint service, and returns the CreateCustomKeyStore
+// request for it.
+func (s *sandbox) vpcSetup() (service string, req map[string]any) {
+	s.t.Helper()
+	const host = "https://private-xks.example.com"
+	s.ok("Simulator.CreateXksProxy", map[string]any{"UriEndpoint": host})
+	s.ok("Simulator.PutXksProxyPath", map[string]any{"UriEndpoint": host, "UriPath": xksPath,
+		"Credentials": []any{map[string]any{"AccessKeyId": xksKeyID, "SecretAccessKey": xksSecret}}})
+	out := s.ok("Simulator.CreateVpcEndpointService", map[string]any{"PrivateDnsName": "private-xks.example.com"})
+	service = out["ServiceName"].(string)
+	req = xksStore("vpc")
+	req["XksProxyConnectivity"] = "VPC_ENDPOINT_SERVICE"
+	req["XksProxyUriEndpoint"] = host
+	req["XksProxyVpcEndpointServiceName"] = service
+	return service, req
+}
+
+func TestVpcEndpointServiceConnectivity(t *testing.T) {
+	s := newSandbox(t)
+	service, req := s.vpcSetup()
+	update := func(fields map[string]any) {
+		fields["ServiceName"] = service
+		s.ok("Simulator.UpdateVpcEndpointService", fields)
+	}
+	// Create checks the endpoint service, not the proxy.
+	update(map[string]any{"AllowedPrincipals": []string{}})
+	s.fails("TrentService.CreateCustomKeyStore", req, "XksProxyVpcEndpointServiceNotFoundException")
+	update(map[string]any{"AllowedPrincipals": []string{"cks.kms.us-east-1.amazonaws.com"}, "AcceptanceRequired": true})
+	s.fails("TrentService.CreateCustomKeyStore", req, "XksProxyVpcEndpointServiceInvalidConfigurationException")
+	update(map[string]any{"AcceptanceRequired": false})
+	id := s.ok("TrentService.CreateCustomKeyStore", req)["CustomKeyStoreId"].(string)
+	second := xksStore("second")
+	second["XksProxyConnectivity"] = "VPC_ENDPOINT_SERVICE"
+	second["XksProxyUriEndpoint"] = "https://another-xks.example.com"
+	second["XksProxyVpcEndpointServiceName"] = service
+	s.fails("TrentService.CreateCustomKeyStore", second, "XksProxyVpcEndpointServiceInUseException")
+	if d := s.describe(id)["XksProxyConfiguration"].(map[string]any); d["VpcEndpointServiceName"] != service || d["VpcEndpointServiceOwner"] != "111122223333" {
+		t.Fatalf("describe: %v", d)
+	}
+	connections := func() int {
+		out := s.ok("Simulator.DescribeXksProxies", "{}")
+		return len(out["VpcEndpointServices"].([]any)[0].(map[string]any)["Connections"].([]any))
+	}
+	connect := func() string {
+		s.ok("TrentService.ConnectCustomKeyStore", map[string]any{"CustomKeyStoreId": id})
+		s.advance(xksConnectTime)
+		return s.state(id)
+	}
+	disconnect := func() {
+		s.ok("TrentService.DisconnectCustomKeyStore", map[string]any{"CustomKeyStoreId": id})
+		s.advance(xksDisconnectTime)
+	}
+	if got := connect(); got != "CONNECTED" || connections() != 1 {
+		t.Fatalf("connect: %s with %d interface endpoints", got, connections())
+	}
+	disconnect()
+	if connections() != 0 {
+		t.Fatal("disconnect left the interface endpoint")
+	}
+	for _, tc := range []struct {
+		cause, fix map[string]any
+		code       ConnectionErrorCode
+	}{
+		{map[string]any{"AllowedPrincipals": []string{"example.com"}}, map[string]any{"AllowedPrincipals": []string{"cks.kms.us-east-1.amazonaws.com"}}, ErrXksVpcEndpointServiceNotFound},
+		{map[string]any{"DnsVerification": "pendingVerification"}, map[string]any{"DnsVerification": "verified"}, ErrXksVpcEndpointServiceInvalidConfiguration},
+		{map[string]any{"LoadBalancerAZs": []string{"us-east-1a"}}, map[string]any{"LoadBalancerAZs": []string{"us-east-1a", "us-east-1c"}}, ErrXksVpcEndpointServiceInvalidConfiguration},
+		{map[string]any{"AcceptanceRequired": true}, map[string]any{"AcceptanceRequired": false}, ErrXksVpcEndpointServiceInvalidConfiguration},
+	} {
+		update(tc.cause)
+		if got := connect(); got != "FAILED/"+string(tc.code) || connections() != 0 {
+			t.Fatalf("after %v: %s with %d endpoints, want FAILED/%s", tc.cause, got, connections(), tc.code)
+		}
+		disconnect()
+		update(tc.fix)
+		if got := connect(); got != "CONNECTED" {
+			t.Fatalf("after fixing %v: %s", tc.cause, got)
+		}
+		disconnect()
+	}
+	s.fails("Simulator.DeleteVpcEndpointService", map[string]any{"ServiceName": service, "Owner": "999999999999"}, "ResourceNotFoundException")
+}

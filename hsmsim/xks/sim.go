@@ -14,12 +14,16 @@ type Proxies struct {
 	// Region is the sandbox's Region: KMS signs its requests for it.
 	Region string   `json:"region"`
 	List   []*Proxy `json:"proxies"`
-	rng    Rand
+	// Services are the VPC endpoint services in front of proxies.
+	Services []*EndpointService `json:"vpcEndpointServices"`
+	// AccountID owns the endpoint services created without an Owner.
+	AccountID string `json:"accountId"`
+	rng       Rand
 }
 
 // NewProxies returns an empty set of proxies for KMS in region.
-func NewProxies(region string, rng Rand) *Proxies {
-	return &Proxies{Region: region, List: []*Proxy{}, rng: rng}
+func NewProxies(region, accountID string, rng Rand) *Proxies {
+	return &Proxies{Region: region, AccountID: accountID, List: []*Proxy{}, Services: []*EndpointService{}, rng: rng}
 }
 
 // MarshalJSON saves the proxies.
@@ -30,7 +34,7 @@ func (ps *Proxies) MarshalJSON() ([]byte, error) {
 
 // RestoreProxies loads proxies saved by MarshalJSON.
 func RestoreProxies(data []byte, rng Rand) (*Proxies, error) {
-	ps := NewProxies("", rng)
+	ps := NewProxies("", "", rng)
 	if len(data) > 0 {
 		type plain Proxies
 		if err := json.Unmarshal(data, (*plain)(ps)); err != nil {
@@ -65,7 +69,8 @@ func (ps *Proxies) Exchange(now time.Time, r Request) (Response, time.Duration, 
 
 // SimulatorOperations are the Simulator.* operations [Proxies.Invoke] serves.
 var SimulatorOperations = []string{"CreateXksProxy", "DeleteXksProxy", "DescribeXksProxies", "PutXksProxyPath", "DeleteXksProxyPath",
-	"CreateExternalKey", "UpdateExternalKey", "DeleteExternalKey", "SetXksProxyFleet", "SetXksProxyFaults", "SetXksProxyRules"}
+	"CreateExternalKey", "UpdateExternalKey", "DeleteExternalKey", "SetXksProxyFleet", "SetXksProxyFaults", "SetXksProxyRules",
+	"CreateVpcEndpointService", "UpdateVpcEndpointService", "DeleteVpcEndpointService"}
 
 // MutatingSimulatorOperation reports whether an operation changes state.
 func MutatingSimulatorOperation(name string) bool { return name != "DescribeXksProxies" }
@@ -110,6 +115,9 @@ func invalid(format string, args ...any) error {
 
 // Invoke serves one Simulator operation on the proxies.
 func (ps *Proxies) Invoke(now time.Time, op string, body []byte, decode func([]byte, any) error) (any, error) {
+	if strings.HasSuffix(op, "VpcEndpointService") {
+		return ps.vpcOp(op, body, decode, ps.AccountID)
+	}
 	var in simInput
 	if err := decode(body, &in); err != nil {
 		return nil, err
@@ -310,7 +318,10 @@ func (ps *Proxies) describe() any {
 		Faults          faultsView
 		Rules           Rules
 	}
-	out := struct{ XksProxies []proxyView }{[]proxyView{}}
+	out := struct {
+		XksProxies          []proxyView
+		VpcEndpointServices []*EndpointService
+	}{[]proxyView{}, ps.Services}
 	for _, p := range ps.List {
 		f := p.Faults
 		pv := proxyView{UriEndpoint: "https://" + p.Host, Paths: []pathView{}, EkmFleetDetails: p.Fleet, Rules: p.Rules,
