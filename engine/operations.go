@@ -26,6 +26,7 @@ func (e *Engine) operations() map[string]op {
 		"Simulator.ExportSnapshot":     {e.simExportSnapshot, false},
 		"Simulator.ImportSnapshot":     {e.simImportSnapshot, true},
 		"Simulator.InjectConnectFault": {e.simInjectConnectFault, true},
+		"Simulator.XksProxyRequest":    {e.simXksProxyRequest, true},
 	}
 	for _, name := range cloudhsm.APIOperations {
 		ops["BaldrApiService."+name] = op{e.cloudHSM(name, true), name != "DescribeClusters" && name != "DescribeBackups"}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"keystorelab/hsmsim/xks"
@@ -18,6 +19,7 @@ type xksBackend interface {
 	ServiceProblem(name, owner, endpoint string) (found bool, problem string)
 	Connect(serviceName, owner, keyStoreID string)
 	Disconnect(keyStoreID string)
+	Route(r xks.Request) *xks.Proxy
 	Invoke(now time.Time, op string, body []byte, decode func([]byte, any) error) (any, error)
 	MarshalJSON() ([]byte, error)
 }
@@ -183,4 +185,46 @@ func describeOutcome(o outcome) string {
 func (e *Engine) requestID() string {
 	h := e.hex(32)
 	return fmt.Sprintf("%s-%s-4%s-a%s-%s", h[:8], h[8:12], h[13:16], h[17:20], h[20:])
+}
+
+type proxyRequest struct {
+	Method  string
+	Host    string
+	Path    string
+	Query   string
+	Headers map[string]string
+	Body    []byte
+}
+
+type proxyResponse struct {
+	Status  int
+	Headers map[string]string
+	Body    []byte
+}
+
+// simXksProxyRequest lets a host serve the simulated proxies over real
+// HTTP: it takes a request as it arrived (headers keyed in lower case, the
+// body in Base64) and returns the proxy's answer. SigV4's clock-skew check
+// uses the host's clock, because an outside client signs with real time;
+// injected latency is not waited for.
+func (e *Engine) simXksProxyRequest(host time.Time, body []byte) (any, error) {
+	var in proxyRequest
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	headers := map[string]string{}
+	for k, v := range in.Headers {
+		headers[strings.ToLower(k)] = v
+	}
+	r := xks.Request{Method: in.Method, Host: in.Host, Path: in.Path, Query: in.Query, Header: headers, Body: in.Body}
+	p := e.xks.Route(r)
+	if p == nil {
+		body, _ := json.Marshal(map[string]string{"errorName": "InvalidUriPathException", "errorMessage": "no simulated proxy serves " + in.Path})
+		return proxyResponse{Status: 404, Headers: map[string]string{"content-type": "application/json"}, Body: body}, nil
+	}
+	resp, _, err := p.Exchange(host, r)
+	if err != nil {
+		return nil, exception("XksProxyUriUnreachableException", "The simulated proxy at %s does not accept connections: %v", p.Host, err)
+	}
+	return proxyResponse{Status: resp.Status, Headers: resp.Header, Body: resp.Body}, nil
 }

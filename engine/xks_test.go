@@ -3,6 +3,9 @@ package engine
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"keystorelab/hsmsim/xks"
 )
 
 const (
@@ -288,4 +291,27 @@ func TestVpcEndpointServiceConnectivity(t *testing.T) {
 		disconnect()
 	}
 	s.fails("Simulator.DeleteVpcEndpointService", map[string]any{"ServiceName": service, "Owner": "999999999999"}, "ResourceNotFoundException")
+}
+
+// TestXksProxyRequest serves a simulated proxy to an outside client, the
+// way the local server does over HTTP: the request is signed with the
+// client's (host) clock, not the sandbox's virtual one.
+func TestXksProxyRequest(t *testing.T) {
+	s := newSandbox(t)
+	s.proxy()
+	s.advance(time.Hour) // virtual time runs ahead; the client signs with real time
+	body := []byte(`{"requestMetadata":{"kmsRequestId":"1","kmsOperation":"KmsHealthCheck"}}`)
+	r := xks.Request{Method: "POST", Host: "127.0.0.1:8080", Path: xksPath + "/health",
+		Header: map[string]string{"content-type": "application/json"}, Body: body}
+	xks.Sign(&r, xks.Credential{AccessKeyID: xksKeyID, SecretAccessKey: xksSecret}, "us-east-1", t0)
+	out := s.ok("Simulator.XksProxyRequest", map[string]any{"Method": r.Method, "Host": r.Host, "Path": r.Path,
+		"Headers": map[string]any{"Content-Type": r.Header["content-type"], "X-Amz-Date": r.Header["x-amz-date"], "Authorization": r.Header["authorization"]},
+		"Body": body})
+	if out["Status"] != 200.0 {
+		t.Fatalf("health over the bridge: %v", out)
+	}
+	out = s.ok("Simulator.XksProxyRequest", map[string]any{"Method": "POST", "Host": "127.0.0.1:8080", "Path": "/nowhere/kms/xks/v1/health", "Body": body})
+	if out["Status"] != 404.0 {
+		t.Fatalf("unknown path: %v", out)
+	}
 }

@@ -340,3 +340,25 @@ func (ps *Proxies) describe() any {
 	}
 	return out
 }
+
+// Route finds the proxy that should answer a request arriving over plain
+// HTTP at a host that serves every simulated proxy (the local server): the
+// proxy named by the Host header (port ignored) if there is one, otherwise
+// the one serving a path the request's path starts with.
+func (ps *Proxies) Route(r Request) *Proxy {
+	host := r.Host
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		host = host[:i]
+	}
+	if p := ps.Host(host); p != nil {
+		return p
+	}
+	for _, p := range ps.List {
+		for _, s := range p.Stores {
+			if strings.HasPrefix(r.Path, s.URIPath+"/") {
+				return p
+			}
+		}
+	}
+	return nil
+}
