@@ -3,6 +3,7 @@ package seed_test
 import (
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,5 +60,31 @@ func TestExampleAgainstEngine(t *testing.T) {
 	}
 	if res2.Clusters[0].ClusterID != res.Clusters[0].ClusterID || res2.KeyStores[0].CustomKeyStoreID != res.KeyStores[0].CustomKeyStoreID {
 		t.Errorf("second run made %+v, first %+v", res2, res)
+	}
+}
+
+// TestExternalExampleAgainstEngine applies external.yaml: a proxy and a
+// CONNECTED external key store.
+func TestExternalExampleAgainstEngine(t *testing.T) {
+	data, err := os.ReadFile("external.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := seed.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	e := engine.New(engine.Config{ClockSpeed: 60}, now)
+	res, err := f.Apply(func(target string, body []byte) (int, []byte) { return e.Handle(now, target, body) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.KeyStores) != 1 || res.KeyStores[0].ConnectionState != "CONNECTED" {
+		t.Fatalf("result = %+v, want one CONNECTED external key store", res)
+	}
+	status, body := e.Handle(now, "Simulator.DescribeXksProxies", []byte("{}"))
+	if status != 200 || !strings.Contains(string(body), `"KeyId":"encrypt-only"`) || strings.Contains(string(body), "oTbh0uA9") {
+		t.Fatalf("DescribeXksProxies = %d %s", status, body)
 	}
 }

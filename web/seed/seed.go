@@ -20,11 +20,30 @@
 //	    cryptoUsers:     # crypto users (CU) to create; needs initialize
 //	      - username: kmsuser   # required
 //	        password: kmsPassword1  # required
-//	keyStores:           # AWS CloudHSM key stores, made in this order
+//	xksProxies:          # simulated external key store proxies
+//	  - uriEndpoint: https://xks.example.com   # required: the proxy's https:// endpoint
+//	    paths:           # one per key store
+//	      - uriPath: /example/kms/xks/v1       # required
+//	        credentials: # required: one, or two while rotating
+//	          - accessKeyId: BE2J6Q2RE7ZRRCONB2M2RKBT5M
+//	            secretAccessKey: oTbh0uA9Z3M5tJr1dDqHsbQn7sAkH+3v9XhXxKZbVmk=
+//	        externalKeys:
+//	          - keyId: bar           # required; AES_256, ENCRYPT and DECRYPT, ENABLED unless set:
+//	            keySpec: AES_256
+//	            keyUsage: [ENCRYPT, DECRYPT]
+//	            keyStatus: ENABLED
+//	keyStores:           # custom key stores, made in this order
 //	  - name: ExampleKeyStore   # required: CustomKeyStoreName, unique
-//	    cluster: demo           # required: the ref of an initialized cluster above
-//	    keyStorePassword: kmsPassword1  # required: the kmsuser password KMS is given
+//	    cluster: demo           # AWS_CLOUDHSM: required, the ref of an initialized cluster above
+//	    keyStorePassword: kmsPassword1  # AWS_CLOUDHSM: required, the kmsuser password KMS is given
 //	    connect: true           # connect it and wait until CONNECTED or FAILED (default false)
+//	  - name: ExampleXksKeyStore
+//	    type: EXTERNAL_KEY_STORE        # default AWS_CLOUDHSM
+//	    xksProxyUriEndpoint: https://xks.example.com   # EXTERNAL_KEY_STORE: required
+//	    xksProxyUriPath: /example/kms/xks/v1           # EXTERNAL_KEY_STORE: required
+//	    accessKeyId: BE2J6Q2RE7ZRRCONB2M2RKBT5M        # EXTERNAL_KEY_STORE: required
+//	    secretAccessKey: oTbh0uA9Z3M5tJr1dDqHsbQn7sAkH+3v9XhXxKZbVmk=  # EXTERNAL_KEY_STORE: required
+//	    connect: true
 //
 // The whole file is checked before the first call.
 //
@@ -41,7 +60,10 @@
 // each crypto user. For each key store: TrentService.CreateCustomKeyStore
 // with the trust anchor that signed its cluster's certificate and, if
 // connect, TrentService.ConnectCustomKeyStore and a wait until the store is
-// CONNECTED or FAILED (a FAILED store is reported, not an error).
+// CONNECTED or FAILED (a FAILED store is reported, not an error). Proxies
+// come first: Simulator.CreateXksProxy, Simulator.PutXksProxyPath and
+// Simulator.CreateExternalKey; an external key store is created with
+// PUBLIC_ENDPOINT connectivity.
 //
 // To wait is to re-check after each Simulator.AdvanceClock of 60 seconds,
 // at most 60 times. Any answer but 200 stops the seed with an error naming
@@ -69,7 +91,35 @@ type File struct {
 	Region     string     `yaml:"region"`
 	ClockSpeed *float64   `yaml:"clockSpeed"`
 	Clusters   []Cluster  `yaml:"clusters"`
+	XksProxies []XksProxy `yaml:"xksProxies"`
 	KeyStores  []KeyStore `yaml:"keyStores"`
+}
+
+// XksProxy is a simulated external key store proxy to create.
+type XksProxy struct {
+	URIEndpoint string    `yaml:"uriEndpoint"`
+	Paths       []XksPath `yaml:"paths"`
+}
+
+// XksPath is one key store's path on a proxy.
+type XksPath struct {
+	URIPath      string          `yaml:"uriPath"`
+	Credentials  []XksCredential `yaml:"credentials"`
+	ExternalKeys []ExternalKey   `yaml:"externalKeys"`
+}
+
+// XksCredential is a proxy authentication credential.
+type XksCredential struct {
+	AccessKeyID     string `yaml:"accessKeyId" json:"AccessKeyId"`
+	SecretAccessKey string `yaml:"secretAccessKey" json:"SecretAccessKey"`
+}
+
+// ExternalKey is a key in the external key manager behind a proxy.
+type ExternalKey struct {
+	KeyID     string   `yaml:"keyId"`
+	KeySpec   string   `yaml:"keySpec"`
+	KeyUsage  []string `yaml:"keyUsage"`
+	KeyStatus string   `yaml:"keyStatus"`
 }
 
 // Cluster is a CloudHSM cluster to create.
@@ -88,13 +138,21 @@ type CryptoUser struct {
 	Password string `yaml:"password"`
 }
 
-// KeyStore is an AWS CloudHSM key store to create.
+// KeyStore is a custom key store to create: an AWS CloudHSM key store, or
+// an external key store (Type EXTERNAL_KEY_STORE).
 type KeyStore struct {
 	Name             string `yaml:"name"`
+	Type             string `yaml:"type"`
 	Cluster          string `yaml:"cluster"`
 	KeyStorePassword string `yaml:"keyStorePassword"`
+	URIEndpoint      string `yaml:"xksProxyUriEndpoint"`
+	URIPath          string `yaml:"xksProxyUriPath"`
+	AccessKeyID      string `yaml:"accessKeyId"`
+	SecretAccessKey  string `yaml:"secretAccessKey"`
 	Connect          bool   `yaml:"connect"`
 }
+
+func (ks *KeyStore) external() bool { return ks.Type == "EXTERNAL_KEY_STORE" }
 
 // DefaultAdminPassword is the admin password of a cluster whose
 // adminPassword is not set.
@@ -202,6 +260,26 @@ func (f *File) check() error {
 		}
 	}
 
+	for i, p := range f.XksProxies {
+		at := fmt.Sprintf("xksProxies[%d]", i)
+		if !strings.HasPrefix(p.URIEndpoint, "https://") {
+			bad("%s: uriEndpoint must start with https://", at)
+		}
+		for j, path := range p.Paths {
+			if path.URIPath == "" {
+				bad("%s: paths[%d]: uriPath is required", at, j)
+			}
+			if len(path.Credentials) < 1 || len(path.Credentials) > 2 {
+				bad("%s: paths[%d]: credentials must hold one credential, or two while rotating", at, j)
+			}
+			for k, key := range path.ExternalKeys {
+				if key.KeyID == "" {
+					bad("%s: paths[%d]: externalKeys[%d]: keyId is required", at, j, k)
+				}
+			}
+		}
+	}
+
 	names := map[string]bool{}
 	for i, ks := range f.KeyStores {
 		at := fmt.Sprintf("keyStores[%d]", i)
@@ -213,6 +291,18 @@ func (f *File) check() error {
 		default:
 			names[ks.Name] = true
 			at = fmt.Sprintf("key store %q", ks.Name)
+		}
+		if ks.Type != "" && ks.Type != "AWS_CLOUDHSM" && !ks.external() {
+			bad("%s: type must be AWS_CLOUDHSM or EXTERNAL_KEY_STORE", at)
+		}
+		if ks.external() {
+			if ks.URIEndpoint == "" || ks.URIPath == "" || ks.AccessKeyID == "" || ks.SecretAccessKey == "" {
+				bad("%s: an EXTERNAL_KEY_STORE needs xksProxyUriEndpoint, xksProxyUriPath, accessKeyId and secretAccessKey", at)
+			}
+			if ks.Cluster != "" || ks.KeyStorePassword != "" {
+				bad("%s: cluster and keyStorePassword are for AWS_CLOUDHSM key stores", at)
+			}
+			continue
 		}
 		if ks.KeyStorePassword == "" {
 			bad("%s: keyStorePassword is required", at)
@@ -274,7 +364,14 @@ func (f *File) Apply(call Caller) (*Result, error) {
 		}
 	}
 	for _, ks := range f.KeyStores {
-		a.secrets = append(a.secrets, ks.KeyStorePassword)
+		a.secrets = append(a.secrets, ks.KeyStorePassword, ks.SecretAccessKey)
+	}
+	for _, p := range f.XksProxies {
+		for _, path := range p.Paths {
+			for _, c := range path.Credentials {
+				a.secrets = append(a.secrets, c.SecretAccessKey)
+			}
+		}
 	}
 
 	if f.Seed != "" || f.Region != "" || f.ClockSpeed != nil {
@@ -285,6 +382,11 @@ func (f *File) Apply(call Caller) (*Result, error) {
 		}{f.Seed, f.Region, f.ClockSpeed}
 		if err := a.do("reset the sandbox", "Simulator.ResetSandbox", req, nil); err != nil {
 			return a.res, fmt.Errorf("seed: %w", err)
+		}
+	}
+	for _, p := range f.XksProxies {
+		if err := a.proxy(p); err != nil {
+			return a.res, fmt.Errorf("seed: proxy %s: %w", p.URIEndpoint, err)
 		}
 	}
 	anchors := map[string]string{}
@@ -423,15 +525,58 @@ func (a *applier) createHSMs(clusterID string, azs []string, total int) error {
 	})
 }
 
-// keyStore makes ks in the cluster with the given ID.
+// proxy makes a simulated XKS proxy with its paths and external keys.
+func (a *applier) proxy(p XksProxy) error {
+	if err := a.do("create the proxy", "Simulator.CreateXksProxy", map[string]string{"UriEndpoint": p.URIEndpoint}, nil); err != nil {
+		return err
+	}
+	for _, path := range p.Paths {
+		err := a.do("configure path "+path.URIPath, "Simulator.PutXksProxyPath",
+			map[string]any{"UriEndpoint": p.URIEndpoint, "UriPath": path.URIPath, "Credentials": path.Credentials}, nil)
+		if err != nil {
+			return err
+		}
+		for _, k := range path.ExternalKeys {
+			req := map[string]any{"UriEndpoint": p.URIEndpoint, "UriPath": path.URIPath, "KeyId": k.KeyID}
+			if k.KeySpec != "" {
+				req["KeySpec"] = k.KeySpec
+			}
+			if k.KeyUsage != nil {
+				req["KeyUsage"] = k.KeyUsage
+			}
+			if k.KeyStatus != "" {
+				req["KeyStatus"] = k.KeyStatus
+			}
+			if err := a.do("create external key "+k.KeyID, "Simulator.CreateExternalKey", req, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// keyStore makes ks (for a CloudHSM key store, in the cluster with the
+// given ID).
 func (a *applier) keyStore(ks KeyStore, clusterID, trustAnchor string) error {
 	var created keyStoreJSON
-	err := a.do("create the key store", "TrentService.CreateCustomKeyStore", map[string]string{
+	req := map[string]any{
 		"CustomKeyStoreName":     ks.Name,
 		"CloudHsmClusterId":      clusterID,
 		"TrustAnchorCertificate": trustAnchor,
 		"KeyStorePassword":       ks.KeyStorePassword,
-	}, &created)
+	}
+	if ks.external() {
+		req = map[string]any{
+			"CustomKeyStoreName":   ks.Name,
+			"CustomKeyStoreType":   "EXTERNAL_KEY_STORE",
+			"XksProxyConnectivity": "PUBLIC_ENDPOINT",
+			"XksProxyUriEndpoint":  ks.URIEndpoint,
+			"XksProxyUriPath":      ks.URIPath,
+			"XksProxyAuthenticationCredential": map[string]string{
+				"AccessKeyId": ks.AccessKeyID, "RawSecretAccessKey": ks.SecretAccessKey},
+		}
+	}
+	err := a.do("create the key store", "TrentService.CreateCustomKeyStore", req, &created)
 	if err != nil {
 		return err
 	}
