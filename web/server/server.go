@@ -117,9 +117,14 @@ func New(cfg Config) *Server {
 	return s
 }
 
-// ServeHTTP answers POST / as an AWS JSON 1.1 API call and hands every other
-// request to the fallback handler.
+// ServeHTTP answers POST / as an AWS JSON 1.1 API call, serves the
+// sandbox's simulated XKS proxies on every path that contains /kms/xks/v,
+// and hands every other request to the fallback handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if isXKSPath(r.URL.Path) {
+		s.serveXKS(w, r)
+		return
+	}
 	if r.Method != http.MethodPost || r.URL.Path != "/" {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
