@@ -61,7 +61,11 @@ type Engine struct {
 	xks xksBackend
 	gen uint64
 	now time.Time // virtual time of the call in progress
-	ops map[string]op
+	// hostNow is the host's time of the call in progress.
+	hostNow time.Time
+	// external reaches proxies outside the sandbox; nil in engine.wasm.
+	external XKSTransport
+	ops      map[string]op
 }
 
 // clusterBackend is what the engine needs of a CloudHSM: its API and
@@ -130,6 +134,7 @@ func (e *Engine) Handle(now time.Time, target string, body []byte) (status int, 
 				Message: "The request could not be completed because of an internal error."})
 		}
 	}()
+	e.hostNow = now
 	e.now = e.st.Clock.virtual(now)
 	if e.settle(e.now) {
 		e.gen++

@@ -22,7 +22,20 @@ type xksBackend interface {
 	Route(r xks.Request) *xks.Proxy
 	Invoke(now time.Time, op string, body []byte, decode func([]byte, any) error) (any, error)
 	MarshalJSON() ([]byte, error)
+	Host(host string) *xks.Proxy
 }
+
+// XKSTransport reaches an XKS proxy outside the sandbox, for example a
+// real proxy over HTTPS. It returns the proxy's response and how long it
+// took; a connection that cannot be made is [xks.ErrUnreachable], a failed
+// handshake an [*xks.TLSError], no answer in time [xks.ErrTimeout].
+type XKSTransport func(r xks.Request) (xks.Response, time.Duration, error)
+
+// SetXKSTransport lets key stores whose proxy host is not a simulated
+// proxy reach it through t, signed with the host's clock. The transport is
+// the host's, not the sandbox's: snapshots do not hold it. engine.wasm
+// has none, so there only simulated proxies answer.
+func (e *Engine) SetXKSTransport(t XKSTransport) { e.external = t }
 
 // xksTimeout is how long KMS waits for any proxy call.
 const xksTimeout = 250 * time.Millisecond
@@ -72,10 +85,21 @@ func (e *Engine) xksCall(ks *keyStore, path, kmsOperation string, fields map[str
 	b, _ := json.Marshal(body)
 	r := xks.Request{Method: "POST", Host: ks.XKS.host(), Path: ks.XKS.UriPath + path,
 		Header: map[string]string{"content-type": "application/json"}, Body: b}
-	xks.Sign(&r, xks.Credential{AccessKeyID: ks.XKS.AccessKeyID, SecretAccessKey: ks.XKS.Secret}, e.st.Region, e.now)
-	resp, took, err := e.xks.Exchange(e.now, r)
+	cred := xks.Credential{AccessKeyID: ks.XKS.AccessKeyID, SecretAccessKey: ks.XKS.Secret}
+	var resp xks.Response
+	var took time.Duration
+	var err error
+	if e.external != nil && e.xks.Host(r.Host) == nil {
+		xks.Sign(&r, cred, e.st.Region, e.hostNow) // a real proxy checks the date against real time
+		resp, took, err = e.external(r)
+	} else {
+		xks.Sign(&r, cred, e.st.Region, e.now)
+		resp, took, err = e.xks.Exchange(e.now, r)
+	}
 	var tlsErr *xks.TLSError
 	switch {
+	case errors.Is(err, xks.ErrTimeout):
+		return outTimeout, nil
 	case errors.As(err, &tlsErr):
 		return outTLS, nil
 	case err != nil:

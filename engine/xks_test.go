@@ -306,7 +306,7 @@ func TestXksProxyRequest(t *testing.T) {
 	xks.Sign(&r, xks.Credential{AccessKeyID: xksKeyID, SecretAccessKey: xksSecret}, "us-east-1", t0)
 	out := s.ok("Simulator.XksProxyRequest", map[string]any{"Method": r.Method, "Host": r.Host, "Path": r.Path,
 		"Headers": map[string]any{"Content-Type": r.Header["content-type"], "X-Amz-Date": r.Header["x-amz-date"], "Authorization": r.Header["authorization"]},
-		"Body": body})
+		"Body":    body})
 	if out["Status"] != 200.0 {
 		t.Fatalf("health over the bridge: %v", out)
 	}

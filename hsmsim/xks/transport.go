@@ -21,6 +21,9 @@ var TLSProblems = []string{TLSExpiredCertificate, TLSHostnameMismatch, TLSUntrus
 // down, the port blocked, or no host has the name.
 var ErrUnreachable = errors.New("xks: cannot connect to the proxy")
 
+// ErrTimeout is a proxy that did not answer in time.
+var ErrTimeout = errors.New("xks: the proxy did not answer in time")
+
 // TLSError is a failed TLS handshake.
 type TLSError struct{ Problem string }
 
