@@ -315,3 +315,43 @@ func TestXksProxyRequest(t *testing.T) {
 		t.Fatalf("unknown path: %v", out)
 	}
 }
+
+// TestUpdateErrorMapping: UpdateCustomKeyStore tests the new proxy
+// configuration with GetHealthStatus and maps each proxy result as
+// CreateCustomKeyStore does; a refused update changes nothing.
+func TestUpdateErrorMapping(t *testing.T) {
+	for _, tc := range []struct {
+		cause map[string]any
+		want  string
+	}{
+		{map[string]any{"Throttle": true}, "XksProxyUriUnreachableException"},
+		{map[string]any{"DependencyTimeout": true}, "XksProxyUriUnreachableException"},
+		{map[string]any{"Unreachable": true}, "XksProxyUriUnreachableException"},
+		{map[string]any{"Tls": "UNTRUSTED_CA"}, "XksProxyUriUnreachableException"},
+		{map[string]any{"LatencyMs": 251}, "XksProxyUriUnreachableException"},
+		{map[string]any{"Internal": true}, "XksProxyInvalidResponseException"},
+		{map[string]any{"Malformed": true}, "XksProxyInvalidResponseException"},
+	} {
+		s := newSandbox(t)
+		s.proxy()
+		id := s.ok("TrentService.CreateCustomKeyStore", xksStore("x"))["CustomKeyStoreId"].(string)
+		s.ok("Simulator.PutXksProxyPath", map[string]any{"UriEndpoint": xksEndpoint, "UriPath": "/second/kms/xks/v1",
+			"Credentials": []any{map[string]any{"AccessKeyId": xksKeyID, "SecretAccessKey": xksSecret}}})
+		s.faults(tc.cause)
+		s.fails("TrentService.UpdateCustomKeyStore", map[string]any{"CustomKeyStoreId": id, "XksProxyUriPath": "/second/kms/xks/v1"}, tc.want)
+		if got := s.describe(id)["XksProxyConfiguration"].(map[string]any)["UriPath"]; got != xksPath {
+			t.Fatalf("%v: a refused update changed the path to %v", tc.cause, got)
+		}
+		s.faults(map[string]any{})
+		s.ok("TrentService.UpdateCustomKeyStore", map[string]any{"CustomKeyStoreId": id, "XksProxyUriPath": "/second/kms/xks/v1"})
+	}
+	s := newSandbox(t)
+	s.proxy()
+	id := s.ok("TrentService.CreateCustomKeyStore", xksStore("x"))["CustomKeyStoreId"].(string)
+	s.fails("TrentService.UpdateCustomKeyStore", map[string]any{"CustomKeyStoreId": id, "XksProxyUriPath": "/missing/kms/xks/v1"}, "XksProxyInvalidConfigurationException")
+	s.fails("TrentService.UpdateCustomKeyStore", map[string]any{"CustomKeyStoreId": id, "KeyStorePassword": "kmsPassword1"}, "ValidationException")
+	s.fails("TrentService.UpdateCustomKeyStore", map[string]any{"CustomKeyStoreId": id, "XksProxyConnectivity": "VPC_ENDPOINT_SERVICE"}, "ValidationException")
+	// The name alone needs no proxy call.
+	s.faults(map[string]any{"Unreachable": true})
+	s.ok("TrentService.UpdateCustomKeyStore", map[string]any{"CustomKeyStoreId": id, "NewCustomKeyStoreName": "renamed"})
+}
