@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -354,4 +355,64 @@ func TestUpdateErrorMapping(t *testing.T) {
 	// The name alone needs no proxy call.
 	s.faults(map[string]any{"Unreachable": true})
 	s.ok("TrentService.UpdateCustomKeyStore", map[string]any{"CustomKeyStoreId": id, "NewCustomKeyStoreName": "renamed"})
+}
+
+// TestExternalStateTable checks, in every connection state, which external
+// key store properties UpdateCustomKeyStore may change: the URI path and
+// the credential in any state, the endpoint and connectivity only while
+// DISCONNECTED.
+func TestExternalStateTable(t *testing.T) {
+	cred := map[string]any{"AccessKeyId": xksKeyID, "RawSecretAccessKey": xksSecret}
+	updates := map[string]map[string]any{
+		"path":         {"XksProxyUriPath": "/second/kms/xks/v1"},
+		"credential":   {"XksProxyAuthenticationCredential": cred},
+		"endpoint":     {"XksProxyUriEndpoint": "https://other.example.com"},
+		"connectivity": {"XksProxyConnectivity": "PUBLIC_ENDPOINT", "XksProxyUriEndpoint": "https://other.example.com"},
+	}
+	anyState := map[string]bool{"path": true, "credential": true}
+	for field, req := range updates {
+		for _, st := range ConnectionStates {
+			t.Run(fmt.Sprintf("state=%s,field=%s", st, field), func(t *testing.T) {
+				s := newSandbox(t)
+				s.proxy()
+				s.ok("Simulator.PutXksProxyPath", map[string]any{"UriEndpoint": xksEndpoint, "UriPath": "/second/kms/xks/v1",
+					"Credentials": []any{map[string]any{"AccessKeyId": xksKeyID, "SecretAccessKey": xksSecret}}})
+				s.ok("Simulator.CreateXksProxy", map[string]any{"UriEndpoint": "https://other.example.com"})
+				s.ok("Simulator.PutXksProxyPath", map[string]any{"UriEndpoint": "https://other.example.com", "UriPath": xksPath,
+					"Credentials": []any{map[string]any{"AccessKeyId": xksKeyID, "SecretAccessKey": xksSecret}}})
+				id := s.ok("TrentService.CreateCustomKeyStore", xksStore("x"))["CustomKeyStoreId"].(string)
+				ref := map[string]any{"CustomKeyStoreId": id}
+				switch st {
+				case Connecting:
+					s.ok("TrentService.ConnectCustomKeyStore", ref)
+				case Connected:
+					s.ok("TrentService.ConnectCustomKeyStore", ref)
+					s.advance(xksConnectTime)
+				case Disconnecting:
+					s.ok("TrentService.ConnectCustomKeyStore", ref)
+					s.advance(xksConnectTime)
+					s.ok("TrentService.DisconnectCustomKeyStore", ref)
+				case Failed:
+					s.ok("Simulator.InjectConnectFault", map[string]any{"CustomKeyStoreId": id, "ConnectionErrorCode": "INTERNAL_ERROR"})
+					s.ok("TrentService.ConnectCustomKeyStore", ref)
+					s.advance(xksConnectTime)
+				}
+				if got := s.describe(id)["ConnectionState"]; got != string(st) {
+					t.Fatalf("set-up reached %v", got)
+				}
+				body := map[string]any{"CustomKeyStoreId": id}
+				for k, v := range req {
+					body[k] = v
+				}
+				status, m := s.call("TrentService.UpdateCustomKeyStore", body)
+				allowed := anyState[field] || st == Disconnected
+				if allowed && status != 200 {
+					t.Fatalf("got %d %v, want success", status, m)
+				}
+				if !allowed && (status != 400 || m["__type"] != "CustomKeyStoreInvalidStateException") {
+					t.Fatalf("got %d %v, want CustomKeyStoreInvalidStateException", status, m)
+				}
+			})
+		}
+	}
 }
