@@ -1,0 +1,35 @@
+// cli.js: the AWS CLI command (or, for Simulator.* targets, the curl
+// command) equivalent to one engine call, derived from the target and the
+// JSON body alone.
+
+export const ENDPOINT = "http://127.0.0.1:8080";
+
+const SERVICES = { TrentService: "kms", BaldrApiService: "cloudhsmv2" };
+
+export function kebab(name) {
+  return name.replace(/([a-z0-9])([A-Z])/g, "$1-$2").replace(/([A-Z])([A-Z][a-z])/g, "$1-$2").toLowerCase();
+}
+
+export function shellQuote(s) {
+  return /^[A-Za-z0-9_.,:/=@%+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+// cliFor derives the equivalent AWS CLI command (or curl for Simulator.*)
+// from a target and its JSON body, generically.
+export function cliFor(target, body) {
+  const [service, op] = target.split(".");
+  if (service === "Simulator") {
+    return `curl -sS -H 'X-Amz-Target: ${target}' --data ${shellQuote(JSON.stringify(body))} ${ENDPOINT}/`;
+  }
+  const cli = SERVICES[service] || service.toLowerCase();
+  const parts = ["aws", cli, kebab(op)];
+  for (const [key, value] of Object.entries(body)) {
+    const flag = `--${kebab(key)}`;
+    if (typeof value === "boolean") parts.push(value ? flag : `--no-${kebab(key)}`);
+    else if (Array.isArray(value) && value.every((v) => typeof v !== "object")) parts.push(flag, ...value.map((v) => shellQuote(String(v))));
+    else if (value !== null && typeof value === "object") parts.push(flag, shellQuote(JSON.stringify(value)));
+    else parts.push(flag, shellQuote(String(value)));
+  }
+  parts.push("--endpoint-url", ENDPOINT);
+  return parts.join(" ");
+}
