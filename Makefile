@@ -10,12 +10,14 @@ FUZZTIME ?= 15s
 GO       ?= go
 WASM     := build/engine.wasm
 WASMENV  := GOOS=wasip1 GOARCH=wasm
+SITE     := dist
+SHIM     := web/node_modules/@bjorn3/browser_wasi_shim/dist
 
-.PHONY: run wasm test test-go fuzz check deps bench clean
+.PHONY: run wasm npm site test test-go fuzz check deps bench clean
 
-## run: start the local endpoint on $(ADDR) (ENGINE=wasm runs the engine inside engine.wasm)
-run: $(if $(filter wasm,$(ENGINE)),wasm)
-	$(GO) run ./web/cmd/keystorelab -addr $(ADDR) -engine $(ENGINE) -wasm $(WASM) \
+## run: build the site, then serve it and the local endpoint on $(ADDR) (ENGINE=wasm runs the engine inside engine.wasm)
+run: site
+	$(GO) run ./web/cmd/keystorelab -addr $(ADDR) -engine $(ENGINE) -wasm $(WASM) -site $(SITE) \
 		-state '$(STATE)' $(if $(SPEED),-clock-speed $(SPEED)) $(if $(SEED),-seed $(SEED))
 
 ## wasm: build engine.wasm (the wasip1 reactor) and print its size
@@ -25,33 +27,57 @@ wasm:
 	@raw=$$(wc -c < $(WASM)); gz=$$(gzip -9 -c $(WASM) | wc -c); \
 		echo "$(WASM): $$raw bytes raw, $$gz bytes gzip -9"
 
-## test: everything CI runs
-test: deps check wasm test-go fuzz
+## npm: install web/'s pinned npm packages (the WASI shim, playwright-core) when web/node_modules is missing or stale
+npm: web/node_modules
 
-## deps: install what the tests need and the machine lacks: the AWS CLI, curl, openssl (Debian packages)
-DEBS := $(if $(shell command -v aws),,awscli) $(if $(shell command -v curl),,curl) $(if $(shell command -v openssl),,openssl)
-deps:
+web/node_modules: web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 20 or newer"; exit 1; }
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+## site: build the browser playground into $(SITE)/ (pages, static files, the WASI shim, engine.wasm and engine.wasm.gz)
+site: wasm npm
+	$(GO) tool templ generate
+	$(GO) run ./site/cmd/build -o $(SITE) -wasm $(WASM) -static web/static -shim $(SHIM)
+
+## test: everything CI runs
+test: deps check site test-go fuzz
+
+## deps: install what the tests need and the machine lacks: the AWS CLI, curl, openssl, Chromium (Debian packages), and web/'s npm packages
+DEBS := $(if $(shell command -v aws),,awscli) $(if $(shell command -v curl),,curl) $(if $(shell command -v openssl),,openssl) \
+	$(if $(wildcard /usr/bin/chromium),,chromium)
+deps: npm
 	@if [ -n "$(strip $(DEBS))" ]; then echo "installing $(strip $(DEBS))"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBS) >/dev/null; fi
 	@aws --version
 
-## check: formatting, vet, and a tidy go.mod
+# TEMPL_STATE is git's view of the generated templ files plus their contents; generating must not
+# change it. In a clean checkout git status stays empty, so every generated file is committed and
+# up to date; in a working tree with uncommitted ones, regenerating must leave them as they are.
+TEMPL_STATE := git status --porcelain -- '*_templ.go'; git ls-files -co --exclude-standard -- '*_templ.go' | xargs -r sha256sum
+
+## check: formatting, vet, a tidy go.mod, and committed templ output that regenerates unchanged
 check:
-	@test -z "$$(gofmt -l engine hsmsim wasm web tests)" || { gofmt -l engine hsmsim wasm web tests; echo "gofmt needed"; exit 1; }
+	@test -z "$$(gofmt -l engine hsmsim wasm web tests site)" || { gofmt -l engine hsmsim wasm web tests site; echo "gofmt needed"; exit 1; }
+	@before="$$($(TEMPL_STATE))"; $(GO) tool templ generate || exit 1; \
+		test "$$before" = "$$($(TEMPL_STATE))" || { git status --porcelain -- '*_templ.go'; \
+		echo "go tool templ generate changed the generated files: run it and commit them"; exit 1; }
 	$(GO) vet ./...
 	$(WASMENV) $(GO) vet ./wasm/...
 	$(GO) mod verify >/dev/null
 
 test-go:
-	KEYSTORELAB_WASM=$(CURDIR)/$(WASM) KEYSTORELAB_REQUIRE_TOOLS=1 $(GO) test -count=1 ./...
+	KEYSTORELAB_WASM=$(CURDIR)/$(WASM) KEYSTORELAB_DIST=$(CURDIR)/$(SITE) KEYSTORELAB_REQUIRE_TOOLS=1 $(GO) test -count=1 ./...
 
 ## fuzz: run the Handle fuzzer briefly (FUZZTIME=1m for longer)
 fuzz:
 	$(GO) test ./engine -run '^$$' -fuzz '^FuzzHandle$$' -fuzztime $(FUZZTIME)
 
-## bench: benchmarks of the engine natively and inside engine.wasm under wazero
-bench: wasm
+## bench: benchmarks of the engine natively and inside engine.wasm under wazero, then the site's first visit in Chromium
+bench: site
 	KEYSTORELAB_WASM=$(CURDIR)/$(WASM) $(GO) test ./tests -run '^$$' -bench . -benchmem -count 3
+	$(GO) build -o build/keystorelab ./web/cmd/keystorelab
+	KEYSTORELAB_SERVER=$(CURDIR)/build/keystorelab KEYSTORELAB_SITE=$(CURDIR)/$(SITE) node web/e2e/measure.mjs
 
 clean:
-	rm -rf build dist .keystorelab
+	rm -rf build dist .keystorelab tests/output

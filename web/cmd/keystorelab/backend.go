@@ -26,27 +26,42 @@ type kind interface {
 
 // newKind returns the engine kind named name ("native" or "wasm"). wasmPath
 // is the module's file, for "wasm".
-func newKind(ctx context.Context, name, wasmPath string) (kind, error) {
+//
+// xks, when not nil, lets the native engine's external key stores reach XKS
+// proxies outside the sandbox; engine.wasm cannot.
+func newKind(ctx context.Context, name, wasmPath string, xks engine.XKSTransport) (kind, error) {
 	switch name {
 	case "native":
-		return nativeKind{}, nil
+		return nativeKind{xks: xks}, nil
 	case "wasm":
+		if xks != nil {
+			return nil, fmt.Errorf("-xks-external needs -engine native: engine.wasm has no network")
+		}
 		return newWasmKind(ctx, wasmPath)
 	}
 	return nil, fmt.Errorf("unknown engine %q: want native or wasm", name)
 }
 
 // nativeKind runs the engine as Go code in this process.
-type nativeKind struct{}
-
-func (nativeKind) fresh(now time.Time, seed [32]byte, clockSpeed float64) (server.Backend, error) {
-	return server.Native(engine.New(engine.Config{Seed: seed, ClockSpeed: clockSpeed}, now)), nil
+type nativeKind struct {
+	xks engine.XKSTransport
 }
 
-func (nativeKind) restore(snapshot []byte, now time.Time) (server.Backend, error) {
+func (k nativeKind) fresh(now time.Time, seed [32]byte, clockSpeed float64) (server.Backend, error) {
+	e := engine.New(engine.Config{Seed: seed, ClockSpeed: clockSpeed}, now)
+	if k.xks != nil {
+		e.SetXKSTransport(k.xks)
+	}
+	return server.Native(e), nil
+}
+
+func (k nativeKind) restore(snapshot []byte, now time.Time) (server.Backend, error) {
 	e, err := engine.Restore(snapshot, now)
 	if err != nil {
 		return nil, err
+	}
+	if k.xks != nil {
+		e.SetXKSTransport(k.xks)
 	}
 	return server.Native(e), nil
 }

@@ -3,6 +3,7 @@
 //
 //	keystorelab [-addr 127.0.0.1:8080] [-state .keystorelab/state.json | -no-state]
 //	            [-seed FILE] [-clock-speed 60] [-engine native|wasm] [-wasm build/engine.wasm]
+//	            [-site dist]
 //
 //	export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
 //	aws kms describe-custom-key-stores --endpoint-url http://127.0.0.1:8080
@@ -14,6 +15,11 @@
 // left as it is. -seed applies a seed file (see package keystorelab/web/seed)
 // to a fresh sandbox, which replaces the saved one once the seed has been
 // applied without error.
+//
+// Every request that is not an API call is served from the browser
+// playground that make site builds into -site (default dist), when that
+// directory exists; otherwise GET / answers a plain-text page about the
+// endpoint.
 //
 // The engine runs as native Go code, or as build/engine.wasm under wazero
 // with -engine wasm (or KEYSTORELAB_ENGINE=wasm). Both read and write the
@@ -32,9 +38,11 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
+	"keystorelab/engine"
 	"keystorelab/web/seed"
 	"keystorelab/web/server"
 )
@@ -66,6 +74,11 @@ type options struct {
 	speedSet   bool // -clock-speed was given
 	engine     string
 	wasmPath   string
+	siteDir    string
+	// XKS proxies outside the sandbox (native engine only).
+	xksExternal bool
+	xksCABundle string
+	xksResolve  map[string]string
 }
 
 // parseFlags reads args; getenv supplies KEYSTORELAB_ENGINE.
@@ -84,6 +97,18 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	}
 	fs.StringVar(&o.engine, "engine", engineDefault, "engine `kind`: native, or wasm to run engine.wasm under wazero; KEYSTORELAB_ENGINE sets the default")
 	fs.StringVar(&o.wasmPath, "wasm", "build/engine.wasm", "`file` of the engine module, for -engine wasm")
+	fs.StringVar(&o.siteDir, "site", "dist", "`directory` of the built browser playground (make site) to serve")
+	fs.BoolVar(&o.xksExternal, "xks-external", false, "let external key stores reach XKS proxies that are not simulated, over HTTPS (native engine only)")
+	fs.StringVar(&o.xksCABundle, "xks-ca-bundle", "", "with -xks-external: PEM `file` of CA certificates to trust besides the system's")
+	o.xksResolve = map[string]string{}
+	fs.Func("xks-resolve", "with -xks-external: dial `host=address` instead of host:443 (repeatable), like curl --resolve", func(v string) error {
+		host, addr, ok := strings.Cut(v, "=")
+		if !ok || host == "" || addr == "" {
+			return errors.New("want host=address, e.g. xks.example.com=127.0.0.1:8443")
+		}
+		o.xksResolve[strings.ToLower(host)] = addr
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
@@ -134,7 +159,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer ln.Close()
 
-	k, err := newKind(ctx, o.engine, o.wasmPath)
+	var transport engine.XKSTransport
+	if o.xksExternal {
+		client, err := server.NewXKSClient(o.xksCABundle, o.xksResolve)
+		if err != nil {
+			return err
+		}
+		transport = client.RoundTrip
+	}
+	k, err := newKind(ctx, o.engine, o.wasmPath, transport)
 	if err != nil {
 		return err
 	}
@@ -144,11 +177,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	srv := server.New(server.Config{Backend: backend, StatePath: o.statePath, Logger: logger})
+	cfg := server.Config{Backend: backend, StatePath: o.statePath, Logger: logger}
+	site := hasSite(o.siteDir)
+	if site {
+		cfg.Fallback = server.Static(o.siteDir)
+	} else {
+		logger.Printf("no site in %s: run make site to build the browser playground; serving a plain-text page on /", o.siteDir)
+	}
+	srv := server.New(cfg)
 
 	url := "http://" + displayAddr(ln.Addr())
 	fmt.Fprintf(stdout, "Keystore Lab is serving %s (%s engine)\n", url, o.engine)
 	fmt.Fprintf(stdout, "Try: aws kms describe-custom-key-stores --endpoint-url %s\n", url)
+	if site {
+		fmt.Fprintf(stdout, "Or open %s/ in a browser for the playground\n", url)
+	}
 
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: logger}
 	served := make(chan error, 1)
@@ -251,6 +294,12 @@ func save(b server.Backend, path string) error {
 		return err
 	}
 	return server.SaveState(path, snap)
+}
+
+// hasSite reports whether dir is a directory, which -site serves.
+func hasSite(dir string) bool {
+	info, err := os.Stat(dir)
+	return err == nil && info.IsDir()
 }
 
 // displayAddr is the address a client on this machine uses to reach a

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"keystorelab/hsmsim/xks"
 	"keystorelab/wasm/wasmbuild"
 	"keystorelab/web/seed"
 )
@@ -456,5 +457,68 @@ func TestWasmEngine(t *testing.T) {
 	native := start(t, nil, "-state", state)
 	if got := native.stores(t); len(got) != 1 || got[0] != want[0] {
 		t.Errorf("native engine loaded %+v, want %+v", got, want)
+	}
+}
+
+// TestSiteFlag serves a built site from -site, and falls back to the
+// plain-text page, with a hint in the log, when there is none.
+func TestSiteFlag(t *testing.T) {
+	get := func(t *testing.T, url string) (int, string, http.Header) {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body), resp.Header
+	}
+
+	t.Run("site", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte("<!doctype html><title>Keystore Lab</title>"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		in := start(t, nil, "-no-state", "-site", dir)
+		status, body, h := get(t, in.url+"/")
+		if status != 200 || !strings.Contains(body, "<title>Keystore Lab</title>") || h.Get("Cache-Control") != "no-cache" {
+			t.Errorf("GET / = %d %q %v", status, body, h)
+		}
+		if !strings.Contains(in.stdout.String(), "Or open "+in.url+"/ in a browser") {
+			t.Errorf("stdout does not point at the playground:\n%s", in.stdout)
+		}
+		if len(in.stores(t)) != 0 { // API calls still reach the sandbox
+			t.Error("a fresh sandbox has key stores")
+		}
+	})
+
+	t.Run("no site", func(t *testing.T) {
+		missing := filepath.Join(t.TempDir(), "dist")
+		in := start(t, nil, "-no-state", "-site", missing)
+		status, body, _ := get(t, in.url+"/")
+		if status != 200 || !strings.Contains(body, "This is the Keystore Lab API endpoint") {
+			t.Errorf("GET / = %d %q, want the plain-text page", status, body)
+		}
+		if want := "no site in " + missing + ": run make site"; !strings.Contains(in.stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, in.stderr)
+		}
+		if strings.Contains(in.stdout.String(), "in a browser") {
+			t.Errorf("stdout offers a playground that is not there:\n%s", in.stdout)
+		}
+	})
+}
+
+func TestXKSFlags(t *testing.T) {
+	o, err := parseFlags([]string{"-xks-external", "-xks-resolve", "XKS.example.com=127.0.0.1:8443"}, func(string) string { return "" }, io.Discard)
+	if err != nil || !o.xksExternal || o.xksResolve["xks.example.com"] != "127.0.0.1:8443" {
+		t.Fatalf("parseFlags: %+v, %v", o, err)
+	}
+	if _, err := parseFlags([]string{"-xks-resolve", "nohost"}, func(string) string { return "" }, io.Discard); err == nil {
+		t.Fatal("-xks-resolve without = was accepted")
+	}
+	if _, err := newKind(context.Background(), "wasm", "build/engine.wasm", func(xks.Request) (xks.Response, time.Duration, error) {
+		return xks.Response{}, 0, nil
+	}); err == nil {
+		t.Fatal("the wasm engine accepted an external XKS transport")
 	}
 }
