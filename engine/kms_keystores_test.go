@@ -236,3 +236,13 @@ func TestSnapshotRoundTrip(t *testing.T) {
 		t.Fatal("Restore accepted an unknown format")
 	}
 }
+
+func TestDescribeClusterTrustAnchor(t *testing.T) {
+	s := newSandbox(t)
+	cluster, anchor := s.cluster([]string{"subnet-0a000001", "subnet-0a000002"}, "us-east-1a", "us-east-1b")
+	if got := s.ok("Simulator.DescribeClusterTrustAnchor", map[string]any{"ClusterId": cluster})["TrustAnchor"]; got != anchor {
+		t.Fatalf("trust anchor %v, want the one the cluster was initialized with", got)
+	}
+	c := s.ok("BaldrApiService.CreateCluster", map[string]any{"HsmType": "hsm2m.medium", "SubnetIds": []string{"subnet-0f100001"}})
+	s.fails("Simulator.DescribeClusterTrustAnchor", map[string]any{"ClusterId": c["Cluster"].(map[string]any)["ClusterId"]}, "CloudHsmInvalidRequestException")
+}

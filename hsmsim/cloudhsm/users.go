@@ -58,18 +58,19 @@ func (c *Cluster) user(name string) *User {
 
 // The simulator operations: what a person does outside the CloudHSM API.
 var simulatorOps = map[string]func(s *Sim, now time.Time, body []byte, decode func([]byte, any) error) (any, error){
-	"SignClusterCsr":           (*Sim).simSignClusterCsr,
-	"ActivateCluster":          (*Sim).simActivateCluster,
-	"CreateCryptoUser":         (*Sim).simCreateCryptoUser,
-	"DeleteCryptoUser":         (*Sim).simDeleteCryptoUser,
-	"LoginCryptoUser":          (*Sim).simLogin,
-	"LogoutCryptoUser":         (*Sim).simLogout,
-	"ChangeCryptoUserPassword": (*Sim).simChangePassword,
-	"DescribeCryptoUsers":      (*Sim).simDescribeUsers,
-	"DescribeNetwork":          (*Sim).simDescribeNetwork,
-	"DeleteSubnet":             (*Sim).simDeleteSubnet,
-	"SetSubnetFreeAddresses":   (*Sim).simSetFreeAddresses,
-	"RevokeSecurityGroupRule":  (*Sim).simRevokeRule,
+	"SignClusterCsr":             (*Sim).simSignClusterCsr,
+	"ActivateCluster":            (*Sim).simActivateCluster,
+	"CreateCryptoUser":           (*Sim).simCreateCryptoUser,
+	"DeleteCryptoUser":           (*Sim).simDeleteCryptoUser,
+	"LoginCryptoUser":            (*Sim).simLogin,
+	"LogoutCryptoUser":           (*Sim).simLogout,
+	"ChangeCryptoUserPassword":   (*Sim).simChangePassword,
+	"DescribeCryptoUsers":        (*Sim).simDescribeUsers,
+	"DescribeNetwork":            (*Sim).simDescribeNetwork,
+	"DescribeClusterTrustAnchor": (*Sim).simDescribeTrustAnchor,
+	"DeleteSubnet":               (*Sim).simDeleteSubnet,
+	"SetSubnetFreeAddresses":     (*Sim).simSetFreeAddresses,
+	"RevokeSecurityGroupRule":    (*Sim).simRevokeRule,
 	"AuthorizeSecurityGroupRule": func(s *Sim, now time.Time, body []byte, decode func([]byte, any) error) (any, error) {
 		return s.simRule(body, decode, true)
 	},
@@ -87,7 +88,7 @@ func SimulatorOperations() []string {
 // MutatingSimulatorOperation reports whether a simulator operation can
 // change state (everything but the Describe* ones).
 func MutatingSimulatorOperation(name string) bool {
-	return name != "DescribeCryptoUsers" && name != "DescribeNetwork"
+	return name != "DescribeCryptoUsers" && name != "DescribeNetwork" && name != "DescribeClusterTrustAnchor"
 }
 
 var passwordUsernamePattern = wire.Pattern(`[a-zA-Z0-9_]{1,31}`)
@@ -484,4 +485,22 @@ func (s *Sim) simDescribeNetwork(now time.Time, body []byte, decode func([]byte,
 		out.NetworkInterfaces = append(out.NetworkInterfaces, eniView{e.ID, e.SubnetID, e.IP, e.Description, e.Groups})
 	}
 	return out, nil
+}
+
+// simDescribeTrustAnchor returns the customer CA certificate a cluster was
+// initialized with: in AWS the customer keeps this file (customerCA.crt);
+// the sandbox keeps it too, for learners who initialized in a browser.
+func (s *Sim) simDescribeTrustAnchor(now time.Time, body []byte, decode func([]byte, any) error) (any, error) {
+	in, err := s.userInput(body, decode, false, "")
+	if err != nil {
+		return nil, err
+	}
+	c := s.cluster(*in.ClusterId)
+	if c == nil || c.State == StateDeleted {
+		return nil, notFound("Cluster %s not found", *in.ClusterId)
+	}
+	if c.PKI.TrustAnchor == "" {
+		return nil, invalidRequest("Cluster %s has not been initialized, so it has no trust anchor", c.ID)
+	}
+	return map[string]string{"ClusterId": c.ID, "TrustAnchor": c.PKI.TrustAnchor}, nil
 }
