@@ -15,7 +15,7 @@ const EnvVar = "KEYSTORELAB_WASM"
 
 // Build returns the bytes of engine.wasm, built with
 //
-//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared keystorelab/wasm
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -ldflags='-s -w' keystorelab/wasm
 //
 // from the module that contains the working directory (which a test binary
 // always is in), or read from $KEYSTORELAB_WASM. A build takes 0.5 s warm
@@ -36,7 +36,7 @@ func Build() ([]byte, error) {
 	}
 	defer os.RemoveAll(dir)
 	out := filepath.Join(dir, "engine.wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "keystorelab/wasm")
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", out, "keystorelab/wasm")
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("wasmbuild: %v: %w\n%s", cmd.Args, err, msg)

@@ -16,9 +16,10 @@ import (
 //   - / and every directory serve their index.html; a directory asked for
 //     without its trailing slash is redirected to it, so that relative
 //     links resolve. /foo serves foo.html when it exists.
-//   - A file with a precompressed sibling (engine.wasm and engine.wasm.gz)
-//     is sent as the .gz with Content-Encoding: gzip to clients that
-//     accept gzip, with Vary: Accept-Encoding either way.
+//   - A file with a precompressed sibling (engine.wasm and engine.wasm.zst
+//     or engine.wasm.gz) is sent as the .zst with Content-Encoding: zstd to
+//     clients that accept zstd, else as the .gz with Content-Encoding: gzip
+//     to clients that accept gzip, with Vary: Accept-Encoding either way.
 //   - Content-Type comes from the file name (.wasm is application/wasm, as
 //     WebAssembly.compileStreaming requires), and every answer carries
 //     Cache-Control: no-cache, so a rebuilt site is picked up at once.
@@ -82,7 +83,7 @@ func (s *static) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.serveFile(w, r, root, name)
 }
 
-// serveFile sends the regular file name from root, or its .gz sibling.
+// serveFile sends the regular file name from root, or its .zst or .gz sibling.
 func (s *static) serveFile(w http.ResponseWriter, r *http.Request, root *os.Root, name string) {
 	if !isFile(root, name) {
 		http.NotFound(w, r)
@@ -93,11 +94,22 @@ func (s *static) serveFile(w http.ResponseWriter, r *http.Request, root *os.Root
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Content-Type-Options", "nosniff")
 	send := name
-	if !strings.HasSuffix(name, ".gz") && isFile(root, name+".gz") {
-		h.Add("Vary", "Accept-Encoding")
-		if acceptsGzip(r.Header.Values("Accept-Encoding")) {
-			send = name + ".gz"
-			h.Set("Content-Encoding", "gzip")
+	if !strings.HasSuffix(name, ".gz") && !strings.HasSuffix(name, ".zst") {
+		accepted := r.Header.Values("Accept-Encoding")
+		vary := false
+		// The smallest first: zstd -19 beats gzip -9 by a fifth on engine.wasm.
+		for _, enc := range []struct{ ext, coding string }{{".zst", "zstd"}, {".gz", "gzip"}} {
+			if !isFile(root, name+enc.ext) {
+				continue
+			}
+			vary = true
+			if send == name && accepts(accepted, enc.coding) {
+				send = name + enc.ext
+				h.Set("Content-Encoding", enc.coding)
+			}
+		}
+		if vary {
+			h.Add("Vary", "Accept-Encoding")
 		}
 	}
 	f, err := root.Open(send)
@@ -176,11 +188,11 @@ func contentTypeOf(name string) string {
 	return "application/octet-stream"
 }
 
-// acceptsGzip reports whether an Accept-Encoding header allows gzip: gzip
-// (or x-gzip, or *) listed with a non-zero quality, and gzip not refused
-// with q=0.
-func acceptsGzip(values []string) bool {
-	gzipQ, starQ := -1.0, -1.0
+// accepts reports whether an Accept-Encoding header allows a content
+// coding: the coding (for gzip also x-gzip) or * listed with a non-zero
+// quality, and the coding not refused with q=0.
+func accepts(values []string, want string) bool {
+	codingQ, starQ := -1.0, -1.0
 	for _, v := range values {
 		for _, item := range strings.Split(v, ",") {
 			coding, params, _ := strings.Cut(item, ";")
@@ -196,16 +208,16 @@ func acceptsGzip(values []string) bool {
 					}
 				}
 			}
-			switch coding {
-			case "gzip", "x-gzip":
-				gzipQ = max(gzipQ, q)
-			case "*":
+			switch {
+			case coding == want, want == "gzip" && coding == "x-gzip":
+				codingQ = max(codingQ, q)
+			case coding == "*":
 				starQ = max(starQ, q)
 			}
 		}
 	}
-	if gzipQ >= 0 {
-		return gzipQ > 0
+	if codingQ >= 0 {
+		return codingQ > 0
 	}
 	return starQ > 0
 }

@@ -290,3 +290,30 @@ func TestStaticGzipRange(t *testing.T) {
 		t.Errorf("GET /engine.wasm, bytes 0-9 = %d %v %x", rec.Code, rec.Header(), rec.Body.Bytes())
 	}
 }
+
+// TestStaticZstd: a .zst sibling is preferred by clients that accept zstd
+// (Chromium does, even on plain http to loopback); others get gzip or the
+// file itself.
+func TestStaticZstd(t *testing.T) {
+	dir := siteFixture(t)
+	zst := []byte("(\xb5/\xfd pretend zstd frame")
+	if err := os.WriteFile(filepath.Join(dir, "engine.wasm.zst"), zst, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := Static(dir)
+	for _, tc := range []struct{ accept, encoding string }{
+		{"gzip, deflate, br, zstd", "zstd"},
+		{"zstd;q=0, gzip", "gzip"},
+		{"gzip", "gzip"},
+		{"identity", ""},
+	} {
+		rec := serveStatic(h, http.MethodGet, "/engine.wasm", map[string]string{"Accept-Encoding": tc.accept})
+		if rec.Code != 200 || rec.Header().Get("Content-Encoding") != tc.encoding || rec.Header().Get("Content-Type") != "application/wasm" ||
+			rec.Header().Get("Vary") != "Accept-Encoding" {
+			t.Errorf("Accept-Encoding %q: %d %v", tc.accept, rec.Code, rec.Header())
+		}
+		if tc.encoding == "zstd" && !bytes.Equal(rec.Body.Bytes(), zst) {
+			t.Errorf("Accept-Encoding %q: body is not the .zst file", tc.accept)
+		}
+	}
+}
