@@ -88,3 +88,29 @@ func TestExternalExampleAgainstEngine(t *testing.T) {
 		t.Fatalf("DescribeXksProxies = %d %s", status, body)
 	}
 }
+
+// TestProxySettingsAgainstEngine: fleet, faults and rules from a seed file
+// reach the engine's simulated proxy.
+func TestProxySettingsAgainstEngine(t *testing.T) {
+	f, err := seed.Parse([]byte(`
+xksProxies:
+  - uriEndpoint: https://xks.example.com
+    fleet: [{id: a, model: m, healthStatus: DEGRADED}]
+    faults: {latencyMs: 300, throttle: true}
+    rules: {kmsOperations: [Decrypt]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	e := engine.New(engine.Config{}, now)
+	if _, err := f.Apply(func(target string, body []byte) (int, []byte) { return e.Handle(now, target, body) }); err != nil {
+		t.Fatal(err)
+	}
+	_, body := e.Handle(now, "Simulator.DescribeXksProxies", []byte("{}"))
+	for _, want := range []string{`"HealthStatus":"DEGRADED"`, `"LatencyMs":300`, `"Throttle":true`, `"KmsOperations":["Decrypt"]`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("DescribeXksProxies %s lacks %s", body, want)
+		}
+	}
+}

@@ -32,6 +32,11 @@
 //	            keySpec: AES_256
 //	            keyUsage: [ENCRYPT, DECRYPT]
 //	            keyStatus: ENABLED
+//	    fleet:           # the key manager fleet GetHealthStatus reports (default: two ACTIVE)
+//	      - {id: ekm-1, model: SoftEKM, healthStatus: DEGRADED}
+//	    faults: {latencyMs: 300}   # throttle, internal, malformed, accessDenied, dependencyTimeout,
+//	                               # unreachable, tls: EXPIRED_CERTIFICATE and so on
+//	    rules: {kmsOperations: [Encrypt, Decrypt]}   # secondary authorization (health is exempt)
 //	keyStores:           # custom key stores, made in this order
 //	  - name: ExampleKeyStore   # required: CustomKeyStoreName, unique
 //	    cluster: demo           # AWS_CLOUDHSM: required, the ref of an initialized cluster above
@@ -99,6 +104,37 @@ type File struct {
 type XksProxy struct {
 	URIEndpoint string    `yaml:"uriEndpoint"`
 	Paths       []XksPath `yaml:"paths"`
+	// Fleet replaces the default healthy two-instance key manager fleet.
+	Fleet []EKMInstance `yaml:"fleet"`
+	// Faults switches misbehaviours on (Simulator.SetXksProxyFaults).
+	Faults *XksFaults `yaml:"faults"`
+	// Rules is the proxy's secondary authorization (Simulator.SetXksProxyRules).
+	Rules *XksRules `yaml:"rules"`
+}
+
+// EKMInstance is one external key manager instance and its health.
+type EKMInstance struct {
+	ID           string `yaml:"id" json:"Id"`
+	Model        string `yaml:"model" json:"Model"`
+	HealthStatus string `yaml:"healthStatus" json:"HealthStatus"`
+}
+
+// XksFaults are the faults of Simulator.SetXksProxyFaults.
+type XksFaults struct {
+	LatencyMs         int64  `yaml:"latencyMs" json:"LatencyMs,omitempty"`
+	Throttle          bool   `yaml:"throttle" json:"Throttle,omitempty"`
+	Internal          bool   `yaml:"internal" json:"Internal,omitempty"`
+	Malformed         bool   `yaml:"malformed" json:"Malformed,omitempty"`
+	AccessDenied      bool   `yaml:"accessDenied" json:"AccessDenied,omitempty"`
+	DependencyTimeout bool   `yaml:"dependencyTimeout" json:"DependencyTimeout,omitempty"`
+	Unreachable       bool   `yaml:"unreachable" json:"Unreachable,omitempty"`
+	TLS               string `yaml:"tls" json:"Tls,omitempty"`
+}
+
+// XksRules are the rules of Simulator.SetXksProxyRules.
+type XksRules struct {
+	KmsOperations  []string `yaml:"kmsOperations" json:"KmsOperations,omitempty"`
+	KmsViaServices []string `yaml:"kmsViaServices" json:"KmsViaServices,omitempty"`
 }
 
 // XksPath is one key store's path on a proxy.
@@ -264,6 +300,14 @@ func (f *File) check() error {
 		at := fmt.Sprintf("xksProxies[%d]", i)
 		if !strings.HasPrefix(p.URIEndpoint, "https://") {
 			bad("%s: uriEndpoint must start with https://", at)
+		}
+		if n := len(p.Fleet); n > 10 {
+			bad("%s: fleet can list at most 10 instances", at)
+		}
+		for j, e := range p.Fleet {
+			if e.ID == "" || (e.HealthStatus != "ACTIVE" && e.HealthStatus != "DEGRADED" && e.HealthStatus != "UNAVAILABLE") {
+				bad("%s: fleet[%d]: needs an id and a healthStatus of ACTIVE, DEGRADED or UNAVAILABLE", at, j)
+			}
 		}
 		for j, path := range p.Paths {
 			if path.URIPath == "" {
@@ -529,6 +573,28 @@ func (a *applier) createHSMs(clusterID string, azs []string, total int) error {
 func (a *applier) proxy(p XksProxy) error {
 	if err := a.do("create the proxy", "Simulator.CreateXksProxy", map[string]string{"UriEndpoint": p.URIEndpoint}, nil); err != nil {
 		return err
+	}
+	if len(p.Fleet) > 0 {
+		err := a.do("set the key manager fleet", "Simulator.SetXksProxyFleet", map[string]any{"UriEndpoint": p.URIEndpoint, "EkmFleetDetails": p.Fleet}, nil)
+		if err != nil {
+			return err
+		}
+	}
+	if p.Faults != nil {
+		req, _ := json.Marshal(p.Faults)
+		var body map[string]any
+		_ = json.Unmarshal(req, &body)
+		body["UriEndpoint"] = p.URIEndpoint
+		if err := a.do("set the proxy's faults", "Simulator.SetXksProxyFaults", body, nil); err != nil {
+			return err
+		}
+	}
+	if p.Rules != nil {
+		err := a.do("set the proxy's authorization rules", "Simulator.SetXksProxyRules",
+			map[string]any{"UriEndpoint": p.URIEndpoint, "KmsOperations": p.Rules.KmsOperations, "KmsViaServices": p.Rules.KmsViaServices}, nil)
+		if err != nil {
+			return err
+		}
 	}
 	for _, path := range p.Paths {
 		err := a.do("configure path "+path.URIPath, "Simulator.PutXksProxyPath",

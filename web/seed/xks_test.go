@@ -42,3 +42,35 @@ xksProxies:
 		t.Fatalf("error %v shows the secret access key", err)
 	}
 }
+
+func TestProxyFleetFaultsAndRules(t *testing.T) {
+	f, err := Parse([]byte(`
+xksProxies:
+  - uriEndpoint: https://xks.example.com
+    fleet: [{id: a, model: m, healthStatus: UNAVAILABLE}, {id: b, model: m, healthStatus: DEGRADED}]
+    faults: {latencyMs: 300, tls: EXPIRED_CERTIFICATE}
+    rules: {kmsOperations: [Decrypt]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := map[string]string{}
+	if _, err := f.Apply(func(target string, body []byte) (int, []byte) {
+		sent[target] = string(body)
+		return 200, []byte(`{}`)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for target, want := range map[string]string{
+		"Simulator.SetXksProxyFleet":  `"EkmFleetDetails":[{"Id":"a","Model":"m","HealthStatus":"UNAVAILABLE"},{"Id":"b","Model":"m","HealthStatus":"DEGRADED"}]`,
+		"Simulator.SetXksProxyFaults": `"LatencyMs":300,"Tls":"EXPIRED_CERTIFICATE"`,
+		"Simulator.SetXksProxyRules":  `"KmsOperations":["Decrypt"]`,
+	} {
+		if !strings.Contains(sent[target], want) {
+			t.Errorf("%s sent %s, want it to contain %s", target, sent[target], want)
+		}
+	}
+	if _, err := Parse([]byte("xksProxies: [{uriEndpoint: https://a.example.com, fleet: [{id: x, healthStatus: BROKEN}]}]")); err == nil {
+		t.Error("a bad healthStatus was accepted")
+	}
+}
