@@ -42,7 +42,8 @@ func StatusBadge() templ.Component {
 }
 
 // Banner is a dismissable message bound to {Kind, Type, Message}: Kind is
-// "error", "success" or "info"; for errors Type is the exception name.
+// "error", "success" or "info"; for errors Type is the exception name. An
+// optional link (Href, LinkText) follows the message.
 func Banner(id string) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -71,7 +72,7 @@ func Banner(id string) templ.Component {
 		var templ_7745c5c3_Var3 string
 		templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(id)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/components.templ`, Line: 24, Col: 13}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/components.templ`, Line: 25, Col: 13}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var3))
 		if templ_7745c5c3_Err != nil {
@@ -84,7 +85,7 @@ func Banner(id string) templ.Component {
 		var templ_7745c5c3_Var4 string
 		templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.JoinStringErrs(id)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/components.templ`, Line: 24, Col: 71}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/components.templ`, Line: 25, Col: 71}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var4))
 		if templ_7745c5c3_Err != nil {
@@ -97,7 +98,7 @@ func Banner(id string) templ.Component {
 		var templ_7745c5c3_Var5 string
 		templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(id + "-type")
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/components.templ`, Line: 26, Col: 54}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/components.templ`, Line: 27, Col: 54}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var5))
 		if templ_7745c5c3_Err != nil {
@@ -110,13 +111,26 @@ func Banner(id string) templ.Component {
 		var templ_7745c5c3_Var6 string
 		templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs(id + "-message")
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/components.templ`, Line: 27, Col: 58}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/components.templ`, Line: 28, Col: 58}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var6))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "\"></span></div><button type=\"button\" class=\"link\" data-dismiss>Dismiss</button></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "\"></span> <a data-show=\"Href\" data-attr-href=\"Href\" data-text=\"LinkText\" data-testid=\"")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		var templ_7745c5c3_Var7 string
+		templ_7745c5c3_Var7, templ_7745c5c3_Err = templ.JoinStringErrs(id + "-link")
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/components.templ`, Line: 29, Col: 92}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var7))
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "\" hidden></a></div><button type=\"button\" class=\"link\" data-dismiss>Dismiss</button></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -143,64 +157,64 @@ func ActionsMenu(m ConsoleModel) templ.Component {
 			}()
 		}
 		ctx = templ.InitializeContext(ctx)
-		templ_7745c5c3_Var7 := templ.GetChildren(ctx)
-		if templ_7745c5c3_Var7 == nil {
-			templ_7745c5c3_Var7 = templ.NopComponent
+		templ_7745c5c3_Var8 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var8 == nil {
+			templ_7745c5c3_Var8 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<div class=\"menu-wrap\" data-menu><button type=\"button\" id=\"ks-actions-button\" aria-haspopup=\"menu\" aria-expanded=\"false\" aria-controls=\"ks-actions\" data-testid=\"actions-button\">Key store actions ▾</button><ul role=\"menu\" id=\"ks-actions\" aria-labelledby=\"ks-actions-button\" hidden><li role=\"none\"><button type=\"button\" role=\"menuitem\" tabindex=\"-1\" aria-disabled=\"true\" data-action=\"connect\" data-allowed-states=\"")
-		if templ_7745c5c3_Err != nil {
-			return templ_7745c5c3_Err
-		}
-		var templ_7745c5c3_Var8 string
-		templ_7745c5c3_Var8, templ_7745c5c3_Err = templ.JoinStringErrs(m.States("ConnectCustomKeyStore"))
-		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/components.templ`, Line: 40, Col: 169}
-		}
-		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var8))
-		if templ_7745c5c3_Err != nil {
-			return templ_7745c5c3_Err
-		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "\" data-testid=\"action-connect\">Connect</button></li><li role=\"none\"><button type=\"button\" role=\"menuitem\" tabindex=\"-1\" aria-disabled=\"true\" data-action=\"disconnect\" data-allowed-states=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<div class=\"menu-wrap\" data-menu><button type=\"button\" id=\"ks-actions-button\" aria-haspopup=\"menu\" aria-expanded=\"false\" aria-controls=\"ks-actions\" data-testid=\"actions-button\">Key store actions ▾</button><ul role=\"menu\" id=\"ks-actions\" aria-labelledby=\"ks-actions-button\" hidden><li role=\"none\"><button type=\"button\" role=\"menuitem\" tabindex=\"-1\" aria-disabled=\"true\" data-action=\"connect\" data-allowed-states=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var9 string
-		templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(m.States("DisconnectCustomKeyStore"))
+		templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(m.States("ConnectCustomKeyStore"))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/components.templ`, Line: 41, Col: 175}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/components.templ`, Line: 42, Col: 169}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var9))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "\" data-testid=\"action-disconnect\">Disconnect</button></li><li role=\"none\"><button type=\"button\" role=\"menuitem\" tabindex=\"-1\" aria-disabled=\"true\" data-action=\"edit\" data-allowed-states=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "\" data-testid=\"action-connect\">Connect</button></li><li role=\"none\"><button type=\"button\" role=\"menuitem\" tabindex=\"-1\" aria-disabled=\"true\" data-action=\"disconnect\" data-allowed-states=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var10 string
-		templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(m.editStates())
+		templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(m.States("DisconnectCustomKeyStore"))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/components.templ`, Line: 42, Col: 147}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/components.templ`, Line: 43, Col: 175}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var10))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "\" data-testid=\"action-edit\">Edit</button></li><li role=\"none\"><button type=\"button\" role=\"menuitem\" tabindex=\"-1\" aria-disabled=\"true\" data-action=\"delete\" data-allowed-states=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "\" data-testid=\"action-disconnect\">Disconnect</button></li><li role=\"none\"><button type=\"button\" role=\"menuitem\" tabindex=\"-1\" aria-disabled=\"true\" data-action=\"edit\" data-allowed-states=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var11 string
-		templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(m.States("DeleteCustomKeyStore"))
+		templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(m.editStates())
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/components.templ`, Line: 43, Col: 167}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/components.templ`, Line: 44, Col: 147}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var11))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "\" data-testid=\"action-delete\">Delete</button></li></ul></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "\" data-testid=\"action-edit\">Edit</button></li><li role=\"none\"><button type=\"button\" role=\"menuitem\" tabindex=\"-1\" aria-disabled=\"true\" data-action=\"delete\" data-allowed-states=\"")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		var templ_7745c5c3_Var12 string
+		templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(m.States("DeleteCustomKeyStore"))
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/components.templ`, Line: 45, Col: 167}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var12))
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "\" data-testid=\"action-delete\">Delete</button></li></ul></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -209,48 +223,10 @@ func ActionsMenu(m ConsoleModel) templ.Component {
 }
 
 // StoreTable lists AWS CloudHSM key stores with AWS's columns. Rows come
-// from the engine's DescribeCustomKeyStores answer.
+// from the engine's DescribeCustomKeyStores answer. Each optional column's
+// cells carry data-col; the table's data-hidden-cols (set from the
+// Preferences dialog, see ColumnPreferences) hides them with CSS.
 func StoreTable() templ.Component {
-	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
-		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
-		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
-			return templ_7745c5c3_CtxErr
-		}
-		templ_7745c5c3_Buffer, templ_7745c5c3_IsBuffer := templruntime.GetBuffer(templ_7745c5c3_W)
-		if !templ_7745c5c3_IsBuffer {
-			defer func() {
-				templ_7745c5c3_BufErr := templruntime.ReleaseBuffer(templ_7745c5c3_Buffer)
-				if templ_7745c5c3_Err == nil {
-					templ_7745c5c3_Err = templ_7745c5c3_BufErr
-				}
-			}()
-		}
-		ctx = templ.InitializeContext(ctx)
-		templ_7745c5c3_Var12 := templ.GetChildren(ctx)
-		if templ_7745c5c3_Var12 == nil {
-			templ_7745c5c3_Var12 = templ.NopComponent
-		}
-		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "<table data-testid=\"store-table\"><caption class=\"sr-only\">AWS CloudHSM key stores</caption> <thead><tr><th class=\"select\" scope=\"col\"><span class=\"sr-only\">Select</span></th><th scope=\"col\">Custom key store name</th><th scope=\"col\">Custom key store ID</th><th scope=\"col\">AWS CloudHSM cluster ID</th><th scope=\"col\">Number of HSMs</th><th scope=\"col\">Status</th></tr></thead> <tbody data-each=\"Stores\" data-testid=\"store-rows\"><template><tr data-attr-data-id=\"ID\" data-attr-data-selected=\"Selected\" data-testid=\"store-row\"><td class=\"select\"><input type=\"radio\" name=\"store\" data-attr-value=\"ID\" data-prop-checked=\"Selected\" data-attr-aria-label=\"SelectLabel\" data-testid=\"store-radio\"></td><td><a data-attr-href=\"Href\" data-text=\"Name\" data-testid=\"store-name\"></a></td><td class=\"mono\" data-text=\"ID\" data-testid=\"store-id\"></td><td class=\"mono\" data-text=\"ClusterId\"></td><td data-text=\"HsmCount\" data-testid=\"store-hsms\"></td><td>")
-		if templ_7745c5c3_Err != nil {
-			return templ_7745c5c3_Err
-		}
-		templ_7745c5c3_Err = StatusBadge().Render(ctx, templ_7745c5c3_Buffer)
-		if templ_7745c5c3_Err != nil {
-			return templ_7745c5c3_Err
-		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "</td></tr></template></tbody> <tbody data-hide=\"Stores\"><tr><td colspan=\"6\" class=\"empty\" data-testid=\"stores-empty\"><strong>No AWS CloudHSM key stores</strong> You don't have any AWS CloudHSM key stores in this sandbox. <a href=\"#/keystores/create\">Create key store</a></td></tr></tbody></table>")
-		if templ_7745c5c3_Err != nil {
-			return templ_7745c5c3_Err
-		}
-		return nil
-	})
-}
-
-// ExternalStoresPanel is the External key stores tab. The sandbox has
-// external key stores through the API (the README shows the AWS CLI calls);
-// the console lists them, and its create and edit forms come later.
-func ExternalStoresPanel() templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -271,7 +247,69 @@ func ExternalStoresPanel() templ.Component {
 			templ_7745c5c3_Var13 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "<header><h2 id=\"xks-heading\">External key stores</h2><div class=\"toolbar\"><button type=\"button\" aria-disabled=\"true\" aria-describedby=\"xks-later\" data-testid=\"create-xks\">Create external key store</button></div></header><p class=\"hint\" id=\"xks-later\">The console's external key store forms come in a later release. Create one with the AWS CLI and a simulated XKS proxy (the README shows how, or start with <code>make run SEED=web/seed/external.yaml</code>); it is listed here.</p><table data-testid=\"xks-table\"><caption class=\"sr-only\">External key stores</caption> <thead><tr><th scope=\"col\">Custom key store name</th><th scope=\"col\">Custom key store ID</th><th scope=\"col\">Proxy connectivity</th><th scope=\"col\">Connection state</th></tr></thead> <tbody data-each=\"ExternalStores\" data-testid=\"xks-rows\"><template><tr data-attr-data-id=\"ID\" data-testid=\"xks-row\"><td><a data-attr-href=\"Href\" data-text=\"Name\" data-testid=\"xks-name\"></a></td><td class=\"mono\" data-text=\"ID\"></td><td data-text=\"Connectivity\"></td><td>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "<table id=\"store-table\" data-hidden-cols=\"")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		var templ_7745c5c3_Var14 string
+		templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(defaultHiddenColumns())
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/components.templ`, Line: 55, Col: 66}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var14))
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "\" data-testid=\"store-table\"><caption class=\"sr-only\">AWS CloudHSM key stores</caption> <thead><tr><th class=\"select\" scope=\"col\"><span class=\"sr-only\">Select</span></th><th scope=\"col\">Custom key store name</th>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		for _, c := range storeColumns {
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "<th scope=\"col\" data-col=\"")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var15 string
+			templ_7745c5c3_Var15, templ_7745c5c3_Err = templ.JoinStringErrs(c.Key)
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/components.templ`, Line: 62, Col: 37}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var15))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "\" data-testid=\"")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var16 string
+			templ_7745c5c3_Var16, templ_7745c5c3_Err = templ.JoinStringErrs("col-head-" + c.Key)
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/components.templ`, Line: 62, Col: 73}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var16))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "\">")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var17 string
+			templ_7745c5c3_Var17, templ_7745c5c3_Err = templ.JoinStringErrs(c.Label)
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/components.templ`, Line: 62, Col: 85}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var17))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "</th>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "</tr></thead> <tbody data-each=\"Stores\" data-testid=\"store-rows\"><template><tr data-attr-data-id=\"ID\" data-attr-data-selected=\"Selected\" data-testid=\"store-row\"><td class=\"select\"><input type=\"radio\" name=\"store\" data-attr-value=\"ID\" data-prop-checked=\"Selected\" data-attr-aria-label=\"SelectLabel\" data-testid=\"store-radio\"></td><td><a data-attr-href=\"Href\" data-text=\"Name\" data-testid=\"store-name\"></a></td><td class=\"mono\" data-col=\"id\" data-text=\"ID\" data-testid=\"store-id\"></td><td class=\"mono\" data-col=\"cluster\" data-text=\"ClusterId\" data-testid=\"store-cluster\"></td><td data-col=\"hsms\" data-text=\"HsmCount\" data-testid=\"store-hsms\"></td><td data-col=\"status\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -279,7 +317,67 @@ func ExternalStoresPanel() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "</td></tr></template></tbody> <tbody data-hide=\"ExternalStores\"><tr><td colspan=\"4\" class=\"empty\" data-testid=\"xks-empty\"><strong>No external key stores</strong> You don't have any external key stores in this sandbox.</td></tr></tbody></table>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "</td><td data-col=\"created\" data-text=\"Created\" data-testid=\"store-created\"></td></tr></template></tbody> <tbody data-hide=\"Stores\"><tr><td colspan=\"")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		var templ_7745c5c3_Var18 string
+		templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(storeTableSpan())
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/components.templ`, Line: 83, Col: 34}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var18))
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "\" class=\"empty\" data-testid=\"stores-empty\"><strong>No AWS CloudHSM key stores</strong> You don't have any AWS CloudHSM key stores in this sandbox. <a href=\"#/keystores/create\">Create key store</a></td></tr></tbody></table>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		return nil
+	})
+}
+
+// ExternalStoresPanel is the External key stores tab: the external key
+// stores, and "Create external key store" (CreateExternalStoreForm).
+func ExternalStoresPanel(m ConsoleModel) templ.Component {
+	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
+		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
+		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
+			return templ_7745c5c3_CtxErr
+		}
+		templ_7745c5c3_Buffer, templ_7745c5c3_IsBuffer := templruntime.GetBuffer(templ_7745c5c3_W)
+		if !templ_7745c5c3_IsBuffer {
+			defer func() {
+				templ_7745c5c3_BufErr := templruntime.ReleaseBuffer(templ_7745c5c3_Buffer)
+				if templ_7745c5c3_Err == nil {
+					templ_7745c5c3_Err = templ_7745c5c3_BufErr
+				}
+			}()
+		}
+		ctx = templ.InitializeContext(ctx)
+		templ_7745c5c3_Var19 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var19 == nil {
+			templ_7745c5c3_Var19 = templ.NopComponent
+		}
+		ctx = templ.ClearChildren(ctx)
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "<header><h2 id=\"xks-heading\">External key stores</h2><div class=\"toolbar\">")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = XksActionsMenu(m).Render(ctx, templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "<a class=\"button primary\" href=\"#/keystores/create-external\" data-testid=\"create-xks\">Create external key store</a></div></header><p class=\"hint\" id=\"xks-later\">An external key store needs an external key store proxy: make a simulated one, with a URI path, a credential and an external key, on the <a href=\"#/simulator\">Simulator</a> page.</p><table data-testid=\"xks-table\"><caption class=\"sr-only\">External key stores</caption> <thead><tr><th class=\"select\" scope=\"col\"><span class=\"sr-only\">Select</span></th><th scope=\"col\">Custom key store name</th><th scope=\"col\">Custom key store ID</th><th scope=\"col\">Proxy connectivity</th><th scope=\"col\">Connection state</th></tr></thead> <tbody data-each=\"ExternalStores\" data-testid=\"xks-rows\"><template><tr data-attr-data-id=\"ID\" data-attr-data-selected=\"Selected\" data-testid=\"xks-row\"><td class=\"select\"><input type=\"radio\" name=\"xks-store\" data-attr-value=\"ID\" data-prop-checked=\"Selected\" data-attr-aria-label=\"SelectLabel\" data-testid=\"xks-radio\"></td><td><a data-attr-href=\"Href\" data-text=\"Name\" data-testid=\"xks-name\"></a></td><td class=\"mono\" data-text=\"ID\"></td><td data-text=\"Xks.ConnectivityLabel\" data-testid=\"xks-connectivity\"></td><td>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = StatusBadge().Render(ctx, templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "</td></tr></template></tbody> <tbody data-hide=\"ExternalStores\"><tr><td colspan=\"5\" class=\"empty\" data-testid=\"xks-empty\"><strong>No external key stores</strong> You don't have any external key stores in this sandbox.</td></tr></tbody></table>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -29,11 +29,13 @@ type ConsoleModel struct {
 	Rules map[string][]string
 	// ErrorCodes is content.ErrorCodes.
 	ErrorCodes []content.ErrorCode
+	// XKSErrorCodes is content.XKSErrorCodes (external key stores).
+	XKSErrorCodes []content.ErrorCode
 }
 
 // NewConsoleModel returns the model the generator renders.
 func NewConsoleModel() ConsoleModel {
-	return ConsoleModel{Rules: engine.StoreActionRules(), ErrorCodes: content.ErrorCodes}
+	return ConsoleModel{Rules: engine.StoreActionRules(), ErrorCodes: content.ErrorCodes, XKSErrorCodes: content.XKSErrorCodes}
 }
 
 // States returns the states allowing op, space-separated, for a
@@ -59,6 +61,14 @@ func (m ConsoleModel) editStates() string {
 	return m.States("UpdateCustomKeyStore.NewCustomKeyStoreName", "UpdateCustomKeyStore.KeyStorePassword", "UpdateCustomKeyStore.CloudHsmClusterId")
 }
 
+// xksEditStates are the states in which at least one field of an external
+// key store can be edited.
+func (m ConsoleModel) xksEditStates() string {
+	return m.States("UpdateCustomKeyStore.NewCustomKeyStoreName", "UpdateCustomKeyStore.XksProxyUriPath",
+		"UpdateCustomKeyStore.XksProxyAuthenticationCredential", "UpdateCustomKeyStore.XksProxyConnectivity",
+		"UpdateCustomKeyStore.XksProxyUriEndpoint", "UpdateCustomKeyStore.XksProxyVpcEndpointServiceName")
+}
+
 // actionBody is an action's request body as JSON, placeholders included.
 func actionBody(a *content.Action) string {
 	b, err := json.Marshal(a.Body)
@@ -72,6 +82,9 @@ func actionBody(a *content.Action) string {
 func times(a *content.Action) string {
 	return strconv.Itoa(max(a.Times, 1))
 }
+
+// itoa is strconv.Itoa for templates.
+func itoa(i int) string { return strconv.Itoa(i) }
 
 // stepID is the data-testid of a fix step's button.
 func stepID(code string, i int) string {

@@ -21,12 +21,16 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 func fixedModel() ConsoleModel {
 	return ConsoleModel{
 		Rules: map[string][]string{
-			"ConnectCustomKeyStore":                      {"CONNECTED", "CONNECTING", "DISCONNECTED"},
-			"DisconnectCustomKeyStore":                   {"CONNECTED", "CONNECTING", "FAILED"},
-			"UpdateCustomKeyStore.NewCustomKeyStoreName": {"CONNECTED", "CONNECTING", "DISCONNECTED", "DISCONNECTING", "FAILED"},
-			"UpdateCustomKeyStore.KeyStorePassword":      {"DISCONNECTED"},
-			"UpdateCustomKeyStore.CloudHsmClusterId":     {"DISCONNECTED"},
-			"DeleteCustomKeyStore":                       {"DISCONNECTED"},
+			"ConnectCustomKeyStore":                                 {"CONNECTED", "CONNECTING", "DISCONNECTED"},
+			"DisconnectCustomKeyStore":                              {"CONNECTED", "CONNECTING", "FAILED"},
+			"UpdateCustomKeyStore.NewCustomKeyStoreName":            {"CONNECTED", "CONNECTING", "DISCONNECTED", "DISCONNECTING", "FAILED"},
+			"UpdateCustomKeyStore.KeyStorePassword":                 {"DISCONNECTED"},
+			"UpdateCustomKeyStore.CloudHsmClusterId":                {"DISCONNECTED"},
+			"DeleteCustomKeyStore":                                  {"DISCONNECTED"},
+			"UpdateCustomKeyStore.XksProxyUriPath":                  {"CONNECTED", "CONNECTING", "DISCONNECTED", "DISCONNECTING", "FAILED"},
+			"UpdateCustomKeyStore.XksProxyAuthenticationCredential": {"CONNECTED", "CONNECTING", "DISCONNECTED", "DISCONNECTING", "FAILED"},
+			"UpdateCustomKeyStore.XksProxyConnectivity":             {"DISCONNECTED"},
+			"UpdateCustomKeyStore.XksProxyUriEndpoint":              {"DISCONNECTED"},
 		},
 		ErrorCodes: []content.ErrorCode{fixedCode()},
 	}
@@ -63,7 +67,12 @@ func TestGolden(t *testing.T) {
 		{"simulator", SimulatorView()},
 		{"activity", ActivityPanel()},
 		{"status-badge", StatusBadge()},
+		{"preferences", templ.Join(PreferencesButton(), ColumnPreferences(), PasswordToggle("create-password"))},
 		{"troubleshoot-section", ErrorCodeSection(fixedCode())},
+		{"xks-create-form", CreateExternalStoreForm()},
+		{"xks-edit-form", EditExternalStoreForm(m)},
+		{"xks-simulator", XksSimulatorPanel()},
+		{"xks-troubleshoot-section", xksErrorCodeSection(fixedCode())},
 		{"layout", Layout(Page{Path: "/x", Title: "Example", Section: "clusters", Body: templ.Raw("<p>body</p>"), Scripts: []string{"/static/x.js"}})},
 	}
 	for _, tt := range tests {

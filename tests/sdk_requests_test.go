@@ -28,6 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudhsmv2"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 )
 
 const sdkRequestsDir = "testdata/sdk-requests"
@@ -92,6 +93,45 @@ func TestSDKRequests(t *testing.T) {
 				CloudHsmClusterId:      aws.String("$cluster"),
 				TrustAnchorCertificate: aws.String("$anchor"),
 				KeyStorePassword:       aws.String("$password"),
+			})
+			return err
+		}},
+		{"kms-CreateCustomKeyStore-external", func() error {
+			_, err := kc.CreateCustomKeyStore(ctx, &kms.CreateCustomKeyStoreInput{
+				CustomKeyStoreName:   aws.String("$name"),
+				CustomKeyStoreType:   kmstypes.CustomKeyStoreTypeExternalKeyStore,
+				XksProxyConnectivity: kmstypes.XksProxyConnectivityTypePublicEndpoint,
+				XksProxyUriEndpoint:  aws.String("$endpoint"),
+				XksProxyUriPath:      aws.String("$path"),
+				XksProxyAuthenticationCredential: &kmstypes.XksProxyAuthenticationCredentialType{
+					AccessKeyId:        aws.String("$accessKeyId"),
+					RawSecretAccessKey: aws.String("$secret"),
+				},
+			})
+			return err
+		}},
+		{"kms-CreateCustomKeyStore-external-vpc", func() error {
+			_, err := kc.CreateCustomKeyStore(ctx, &kms.CreateCustomKeyStoreInput{
+				CustomKeyStoreName:             aws.String("$name"),
+				CustomKeyStoreType:             kmstypes.CustomKeyStoreTypeExternalKeyStore,
+				XksProxyConnectivity:           kmstypes.XksProxyConnectivityTypeVpcEndpointService,
+				XksProxyUriEndpoint:            aws.String("$endpoint"),
+				XksProxyUriPath:                aws.String("$path"),
+				XksProxyVpcEndpointServiceName: aws.String("$service"),
+				XksProxyAuthenticationCredential: &kmstypes.XksProxyAuthenticationCredentialType{
+					AccessKeyId:        aws.String("$accessKeyId"),
+					RawSecretAccessKey: aws.String("$secret"),
+				},
+			})
+			return err
+		}},
+		{"kms-UpdateCustomKeyStore-xks-credential", func() error {
+			_, err := kc.UpdateCustomKeyStore(ctx, &kms.UpdateCustomKeyStoreInput{
+				CustomKeyStoreId: aws.String("$store"),
+				XksProxyAuthenticationCredential: &kmstypes.XksProxyAuthenticationCredentialType{
+					AccessKeyId:        aws.String("$accessKeyId"),
+					RawSecretAccessKey: aws.String("$secret"),
+				},
 			})
 			return err
 		}},

@@ -46,6 +46,13 @@ var Placeholders = map[string]string{
 	"$newPassword": "a kmsuser password the page chooses once (7-32 alphanumeric characters, e.g. \"known12345\") and reuses in every later step of the same procedure",
 	"$az":          "an Availability Zone of the cluster's subnets, e.g. \"us-east-1a\"",
 	"$subnet":      "the cluster subnet the step is about (the one with no free addresses)",
+	// External key stores.
+	"$xksEndpoint":  "the XksProxyUriEndpoint of the external key store being repaired, e.g. \"https://xks.example.com\"",
+	"$xksPath":      "the XksProxyUriPath of the external key store being repaired",
+	"$vpcService":   "the XksProxyVpcEndpointServiceName of the external key store being repaired",
+	"$kmsPrincipal": "the principal AWS KMS uses for VPC endpoint services in the sandbox's Region, cks.kms.<region>.amazonaws.com",
+	"$zoneA":        "an Availability Zone of the sandbox's Region, e.g. \"us-east-1a\"",
+	"$zoneB":        "a second Availability Zone of the sandbox's Region, e.g. \"us-east-1b\"",
 }
 
 // Uses returns the placeholders a's body refers to, sorted and without

@@ -122,3 +122,46 @@ func TestLookupAndMeaning(t *testing.T) {
 		t.Error("Meaning")
 	}
 }
+
+// TestXKSErrorCodes checks that every external key store connection error
+// code has a complete entry whose fix starts with a disconnect and ends
+// with a connect, and that the CloudHSM list is not affected.
+func TestXKSErrorCodes(t *testing.T) {
+	want := []string{"INVALID_CREDENTIALS", "XKS_PROXY_ACCESS_DENIED", "XKS_PROXY_INVALID_CONFIGURATION", "XKS_PROXY_INVALID_RESPONSE",
+		"XKS_PROXY_INVALID_TLS_CONFIGURATION", "XKS_PROXY_NOT_REACHABLE", "XKS_PROXY_TIMED_OUT",
+		"XKS_VPC_ENDPOINT_SERVICE_INVALID_CONFIGURATION", "XKS_VPC_ENDPOINT_SERVICE_NOT_FOUND"}
+	for _, code := range want {
+		e, ok := LookupXKS(code)
+		if !ok {
+			t.Errorf("no external key store content for %s", code)
+			continue
+		}
+		if e.Title == "" || e.Summary == "" || e.Cause == "" || !strings.HasPrefix(e.AWSDoc, "https://docs.aws.amazon.com/") {
+			t.Errorf("%s: incomplete entry", code)
+		}
+	}
+	seen := map[string]bool{}
+	for _, e := range XKSErrorCodes {
+		if seen[e.Code] {
+			t.Errorf("%s appears twice", e.Code)
+		}
+		seen[e.Code] = true
+		if len(e.Steps) < 4 || e.Steps[0].Action != Disconnect || e.Steps[len(e.Steps)-2].Action != Connect {
+			t.Errorf("%s: the fix must start with Disconnect and end with Connect (and a wait)", e.Code)
+		}
+		for _, list := range [][]Step{e.Steps, e.Reproduce} {
+			for _, s := range list {
+				if s.Text == "" {
+					t.Errorf("%s: a step has no text", e.Code)
+				}
+				checkAction(t, "XKS "+e.Code, s.Action)
+			}
+		}
+	}
+	if e, _ := Lookup("INVALID_CREDENTIALS"); strings.Contains(e.Summary, "proxy") {
+		t.Error("the CloudHSM INVALID_CREDENTIALS entry changed")
+	}
+	if _, ok := LookupXKS("USER_LOGGED_IN"); ok {
+		t.Error("LookupXKS found a CloudHSM-only code")
+	}
+}

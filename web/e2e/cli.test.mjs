@@ -30,3 +30,10 @@ test("KMS, CloudHSM v2 and Simulator calls", () => {
   assert.equal(cliFor("Simulator.AdvanceClock", { Seconds: 600 }),
     `curl -sS -H 'X-Amz-Target: Simulator.AdvanceClock' --data '{"Seconds":600}' http://127.0.0.1:8080/`);
 });
+
+test("a URL argument goes in --cli-input-json, which AWS CLI v1 does not fetch", () => {
+  const body = { CustomKeyStoreName: "X", CustomKeyStoreType: "EXTERNAL_KEY_STORE", XksProxyConnectivity: "PUBLIC_ENDPOINT",
+    XksProxyUriEndpoint: "https://xks.example.com", XksProxyUriPath: "/kms/xks/v1" };
+  assert.equal(cliFor("TrentService.CreateCustomKeyStore", body),
+    `aws kms create-custom-key-store --cli-input-json '${JSON.stringify(body)}' --endpoint-url http://127.0.0.1:8080`);
+});

@@ -163,6 +163,9 @@ test("console flows 1-7 through the UI", { timeout: 300_000 }, async () => {
     await jump(page, "jump-20");
     await go(page, "keystores/cloudhsm");
     await expectState(page, "ExampleKeyStore", "FAILED");
+    // The "Connecting" banner does not outlive the connect (prefs.test.mjs checks what replaces it).
+    const pageBanner = (await tid(page, "page-banner").isVisible()) ? await tid(page, "page-banner-type").textContent() : "";
+    assert.notEqual(pageBanner, "Connecting", "the Connecting banner stays after FAILED");
 
     // The FAILED badge's tooltip names the code, on hover and on focus.
     const badge = storeRow(page, "ExampleKeyStore").locator('[data-testid="failed-badge"]');
@@ -235,6 +238,10 @@ test("console flows 1-7 through the UI", { timeout: 300_000 }, async () => {
       `aws kms update-custom-key-store --custom-key-store-id ${ks} --new-custom-key-store-name RenamedKeyStore --endpoint-url http://127.0.0.1:8080`);
     const sim = tid(page, "activity-entry").filter({ has: page.locator('[data-testid="activity-target"]', { hasText: "Simulator.LogoutCryptoUser" }) }).first();
     assert.match(await sim.locator('[data-testid="activity-cli"]').textContent(), /^curl -sS -H 'X-Amz-Target: Simulator.LogoutCryptoUser' --data '\{"ClusterId":/);
+    // Secrets show as CloudTrail shows them, never their values.
+    const create = tid(page, "activity-entry").filter({ has: page.locator('[data-testid="activity-target"]', { hasText: "TrentService.CreateCustomKeyStore" }) }).first();
+    assert.equal(JSON.parse(await create.locator('[data-testid="activity-request"]').textContent()).KeyStorePassword, "HIDDEN_DUE_TO_SECURITY_REASONS");
+    assert.ok(!(await tid(page, "activity-list").textContent()).includes("kmsPassword1"), "the activity panel shows a kmsuser password");
 
     // A reload keeps the sandbox.
     await page.reload();
@@ -319,11 +326,11 @@ test("console flows 1-7 through the UI", { timeout: 300_000 }, async () => {
     await page.waitForTimeout(300);
     assert.deepEqual(dialogs, [], "a key store name ran script");
 
-    // The external key store tab lists external key stores made through the
-    // API (its forms come later), and only there.
+    // The external key store tab lists external key stores, also those made
+    // through the API, and only there (xks.test.mjs drives its forms).
     await go(page, "keystores/external");
     await tid(page, "xks-empty").waitFor({ state: "visible" });
-    assert.equal(await tid(page, "create-xks").getAttribute("aria-disabled"), "true");
+    assert.equal(await tid(page, "create-xks").getAttribute("href"), "#/keystores/create-external");
     const xks = "ExampleXksKeyStore";
     const made = await page.evaluate(async (name) => {
       const k = window.keystorelab;

@@ -23,6 +23,12 @@ export function cliFor(target, body) {
   }
   const cli = SERVICES[service] || service.toLowerCase();
   const parts = ["aws", cli, kebab(op)];
+  // AWS CLI v1 fetches an argument that starts with http:// or https://
+  // (an external key store's XksProxyUriEndpoint) instead of passing it on.
+  if (Object.values(body).some((v) => typeof v === "string" && /^https?:\/\//.test(v))) {
+    parts.push("--cli-input-json", shellQuote(JSON.stringify(body)), "--endpoint-url", ENDPOINT);
+    return parts.join(" ");
+  }
   for (const [key, value] of Object.entries(body)) {
     const flag = `--${kebab(key)}`;
     if (typeof value === "boolean") parts.push(value ? flag : `--no-${kebab(key)}`);

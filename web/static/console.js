@@ -7,6 +7,18 @@ import { renderActions, renderCreate, renderDetail, forgetEdit, renderEdit, stor
 import { renderClusters, setupClusters } from "./clusters.js";
 import { renderSimulator, setupSimulator } from "./simulator.js";
 import { renderTroubleshoot, setupTroubleshoot } from "./troubleshoot.js";
+import { setupXks, renderXks, resetXksCreate, forgetXksEdit } from "./xks.js";
+import { setupPrefs } from "./prefs.js";
+
+// xksCode routes #/troubleshoot/<CODE> to the external key store entry
+// (xks/<CODE>) when only that one exists, or when both do and the selected
+// key store is an external one.
+function xksCode(code) {
+  const has = (c) => Boolean(document.querySelector(`[data-ts-code="${CSS.escape(c)}"]`));
+  if (!code || !has(`xks/${code}`)) return code;
+  const sel = ui.stores.find((s) => s.CustomKeyStoreId === ui.selectedStore);
+  return !has(code) || (sel && sel.CustomKeyStoreType === "EXTERNAL_KEY_STORE") ? `xks/${code}` : code;
+}
 
 function parseRoute() {
   const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
@@ -14,15 +26,17 @@ function parseRoute() {
   if (parts[0] === "keystores") {
     if (parts[1] === "external") r.tab = "external";
     else if (parts[1] === "create") r.view = "create";
+    else if (parts[1] === "create-external") r.view = "create-external";
     else if (parts[1] && parts[1] !== "cloudhsm") {
       r.id = parts[1];
-      r.view = parts[2] === "edit" ? "edit" : "detail";
+      const external = ui.stores.some((s) => s.CustomKeyStoreId === r.id && s.CustomKeyStoreType === "EXTERNAL_KEY_STORE");
+      r.view = parts[2] === "edit" ? (external ? "edit-external" : "edit") : "detail";
     }
   } else if (parts[0] === "clusters" || parts[0] === "simulator") {
     r.view = parts[0];
   } else if (parts[0] === "troubleshoot") {
     r.view = "troubleshoot";
-    r.code = parts[1] || "";
+    r.code = parts[1] === "xks" ? `xks/${parts[2] || ""}` : xksCode(parts[1] || "");
   }
   return r;
 }
@@ -40,7 +54,7 @@ function showRoute(moveFocus) {
   }
   for (const sec of $$("[data-view]")) sec.hidden = sec.dataset.view !== r.view;
   if (r.view === "keystores") selectTab(r.tab, false);
-  const nav = r.view === "keystores" ? `keystores/${r.tab}` : ["create", "detail", "edit", "troubleshoot"].includes(r.view) ? "keystores" : r.view;
+  const nav = r.view === "keystores" ? `keystores/${r.tab}` : ["create", "create-external", "detail", "edit", "edit-external", "troubleshoot"].includes(r.view) ? "keystores" : r.view;
   for (const a of $$("[data-nav]")) {
     const cur = a.dataset.nav === nav;
     a.setAttribute("aria-current", cur ? "page" : "false");
@@ -54,8 +68,10 @@ function showRoute(moveFocus) {
     $('[data-testid="ts-unknown"]').hidden = found;
     if (changedView) ui.newPassword = `known${Math.floor(10000 + Math.random() * 90000)}`;
   }
-  if (r.view === "detail" || r.view === "edit") ui.selectedStore = r.id;
+  if (r.view === "detail" || r.view === "edit" || r.view === "edit-external") ui.selectedStore = r.id;
   if (r.view !== "edit") forgetEdit();
+  if (r.view !== "edit-external") forgetXksEdit();
+  if (r.view === "create-external" && changedView) resetXksCreate();
   if (r.view === "create" && changedView) resetCreateForm();
   render();
   if (["simulator", "troubleshoot"].includes(r.view)) refresh({ extra: true });
@@ -152,6 +168,7 @@ async function poll() {
 }
 
 async function main() {
+  setupPrefs(); // markup only: the table's columns are right before the engine is up
   await start();
   setupGlobal();
   setupMenu();
@@ -160,7 +177,8 @@ async function main() {
   setupClusters();
   setupSimulator();
   setupTroubleshoot();
-  for (const fn of [renderActions, renderCreate, renderDetail, renderEdit, renderClusters, renderSimulator, renderTroubleshoot]) onRender(fn);
+  setupXks();
+  for (const fn of [renderActions, renderCreate, renderDetail, renderEdit, renderClusters, renderSimulator, renderTroubleshoot, renderXks]) onRender(fn);
   $("[data-loading]").hidden = true;
   await refresh({ quiet: true, extra: true });
   showRoute(false);

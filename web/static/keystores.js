@@ -5,7 +5,7 @@ import { $, $$, ui, api, showBanner, hideBanner, run, refresh, store, storeView,
 
 export function renderActions() {
   const s = store(ui.selectedStore);
-  for (const item of $$('#ks-actions [role="menuitem"]')) {
+  for (const item of $$('[data-menu] [role="menuitem"]')) {
     item.setAttribute("aria-disabled", String(!(s && allowedIn(item, s.ConnectionState))));
   }
 }
@@ -77,8 +77,9 @@ export async function storeAction(action, id) {
   if (out) {
     showBanner(banner, "success", action === "connect" ? "Connecting" : "Disconnecting",
       action === "connect"
-        ? `Connecting key store ${s.CustomKeyStoreName}. This can take up to 20 minutes (virtual); the status updates by itself.`
-        : `Disconnecting key store ${s.CustomKeyStoreName}.`);
+        ? `Connecting key store ${s.CustomKeyStoreName}. This can take ${s.CustomKeyStoreType === "EXTERNAL_KEY_STORE" ? "about 5 minutes" : "up to 20 minutes"} (virtual); the status updates by itself.`
+        : `Disconnecting key store ${s.CustomKeyStoreName}.`,
+      { about: id, action });
   }
   await refresh({ quiet: true });
 }
@@ -101,9 +102,11 @@ export function confirmDelete(s) {
   $('[data-testid="delete-cancel"]', dlg).focus();
 }
 
-export function setupMenu() {
-  const button = $("#ks-actions-button");
-  const menu = $("#ks-actions");
+// setupMenu makes a "Key store actions" menu button work: the CloudHSM
+// tab's by default, or another one (the External key stores tab's).
+export function setupMenu(buttonId = "ks-actions-button", menuId = "ks-actions") {
+  const button = document.getElementById(buttonId);
+  const menu = document.getElementById(menuId);
   const items = () => $$('[role="menuitem"]', menu);
   const open = (focusLast) => {
     renderActions();
@@ -144,7 +147,7 @@ export function setupMenu() {
     storeAction(item.dataset.action, ui.selectedStore);
   });
   document.addEventListener("click", (e) => {
-    if (!menu.hidden && !e.target.closest("[data-menu]")) close(false);
+    if (!menu.hidden && e.target.closest("[data-menu]") !== menu.closest("[data-menu]")) close(false);
   });
 }
 

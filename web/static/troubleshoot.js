@@ -1,6 +1,7 @@
 // troubleshoot.js: the troubleshooting view: AWS's fix for a connection
 // error code, one button per sandbox step.
 import { $, ui, api, showBanner, showError, refresh, cluster, store, rebind, setOptions, render } from "./ui.js";
+import { xksPlaceholders } from "./xks.js";
 
 export function tsStore() {
   return $("#ts-store").value || "";
@@ -8,10 +9,12 @@ export function tsStore() {
 
 export function renderTroubleshoot() {
   if (ui.route.view !== "troubleshoot") return;
-  const code = ui.route.code;
+  // External key store codes are routed as xks/<CODE>.
+  const external = ui.route.code.startsWith("xks/");
+  const code = ui.route.code.replace(/^xks\//, "");
   const sel = $("#ts-store");
   const items = ui.stores.map((s) => ({ ID: s.CustomKeyStoreId, Label: `${s.CustomKeyStoreName} (${s.ConnectionState}${s.ConnectionErrorCode ? ` ${s.ConnectionErrorCode}` : ""})` }));
-  const preferred = sel.value || ui.selectedStore || (ui.stores.find((s) => s.ConnectionErrorCode === code) || ui.stores[0] || {}).CustomKeyStoreId;
+  const preferred = sel.value || ui.selectedStore || (ui.stores.find((s) => s.ConnectionErrorCode === code && (s.CustomKeyStoreType === "EXTERNAL_KEY_STORE") === external) || ui.stores[0] || {}).CustomKeyStoreId;
   setOptions(sel, items, preferred);
   const s = store(sel.value);
   rebind($('[data-bind="ts-state"]'), { State: s ? s.ConnectionState + (s.ConnectionErrorCode ? ` (${s.ConnectionErrorCode})` : "") : "no key store" });
@@ -35,7 +38,7 @@ export function placeholderValues() {
   const ids = new Set(Object.values(mapping));
   const subs = (ui.network.Subnets || []).filter((n) => ids.has(n.SubnetId));
   const subnet = (subs.find((n) => n.AvailableIpAddressCount === 0) || subs[0] || {}).SubnetId || "";
-  return { $store: s ? s.CustomKeyStoreId : "", $cluster: cid, $newPassword: ui.newPassword, $az: az, $subnet: subnet };
+  return { $store: s ? s.CustomKeyStoreId : "", $cluster: cid, $newPassword: ui.newPassword, $az: az, $subnet: subnet, ...xksPlaceholders(s) };
 }
 
 export function setupTroubleshoot() {

@@ -47,14 +47,26 @@ export async function api(target, body = {}, { quiet = false } = {}) {
     StatusText: `HTTP ${res.status}${res.status === 200 ? "" : ` ${exceptionName(res.body)}`}`,
     IsError: res.status !== 200,
     Time: new Date().toLocaleTimeString(),
-    Request: JSON.stringify(body, null, 2),
+    Request: JSON.stringify(hideSecrets(body), null, 2),
     Response: JSON.stringify(res.body, null, 2),
-    CLI: cliFor(target, body),
+    CLI: cliFor(target, hideSecrets(body)),
     CLILabel: target.startsWith("Simulator.") ? "Equivalent curl command" : "Equivalent AWS CLI command",
   });
   ui.activity.length = Math.min(ui.activity.length, 200);
   if (!quiet) renderActivity();
   return res;
+}
+
+// Members that hold secrets: the activity panel shows them the way
+// CloudTrail records them, never their values.
+const secretMembers = new Set(["KeyStorePassword", "RawSecretAccessKey", "SecretAccessKey", "Password", "NewPassword", "AdminPassword"]);
+
+export function hideSecrets(v) {
+  if (Array.isArray(v)) return v.map(hideSecrets);
+  if (v === null || typeof v !== "object") return v;
+  const out = {};
+  for (const [k, x] of Object.entries(v)) out[k] = secretMembers.has(k) && typeof x === "string" ? "HIDDEN_DUE_TO_SECURITY_REASONS" : hideSecrets(x);
+  return out;
 }
 
 let activityKey = "";
@@ -69,13 +81,50 @@ export function renderActivity() {
 
 export const bannerShownAt = new Map(); // banner id -> when it was last shown
 
-export function showBanner(id, kind, type, message) {
+// bannerAbout: banner id -> {store, action} while the banner reports a
+// connect or disconnect still under way (followBanners replaces it).
+const bannerAbout = new Map();
+
+// showBanner shows a banner. opts.href and opts.linkText add a link after
+// the message; opts.about (a key store ID) with opts.action ("connect" or
+// "disconnect") says the banner reports that action on that store, so that
+// it is replaced when the store's state settles.
+export function showBanner(id, kind, type, message, opts = {}) {
   const el = document.getElementById(id);
   if (!el) return;
   bannerShownAt.set(id, Date.now());
-  bind(el, { Class: `banner ${kind}`, Type: type, Message: message });
+  if (opts.about) bannerAbout.set(id, { store: opts.about, action: opts.action });
+  else bannerAbout.delete(id);
+  bind(el, { Class: `banner ${kind}`, Type: type, Message: message, Href: opts.href || "", LinkText: opts.linkText || "" });
   el.setAttribute("role", kind === "error" ? "alert" : "status");
   el.hidden = false;
+}
+
+// followBanners replaces a visible "Connecting" or "Disconnecting" banner
+// once its store leaves the transitional state: CONNECTED gives a success
+// banner, FAILED an error banner with the ConnectionErrorCode and the link
+// to how to fix it, DISCONNECTED (after a disconnect) a success banner.
+export function followBanners() {
+  for (const [id, about] of bannerAbout) {
+    const el = document.getElementById(id);
+    const s = store(about.store);
+    if (!el || el.hidden || !s) {
+      bannerAbout.delete(id);
+      continue;
+    }
+    const name = s.CustomKeyStoreName;
+    const st = s.ConnectionState;
+    if (about.action === "connect" && st === "CONNECTED") {
+      showBanner(id, "success", "Connected", `Key store ${name} is connected.`);
+    } else if (about.action === "connect" && st === "FAILED") {
+      const code = s.ConnectionErrorCode || "";
+      showBanner(id, "error", "Connection failed",
+        code ? `Key store ${name} did not connect. ConnectionErrorCode: ${code}.` : `Key store ${name} did not connect.`,
+        code ? { href: troubleshootHref(s), linkText: "How to fix it" } : {});
+    } else if (about.action === "disconnect" && st === "DISCONNECTED") {
+      showBanner(id, "success", "Disconnected", `Key store ${name} is disconnected.`);
+    }
+  }
 }
 
 export function hideBanner(id) {
@@ -133,6 +182,7 @@ export async function refresh({ quiet = true, extra = false } = {}) {
   if (ui.selectedStore && !ui.stores.some((s) => s.CustomKeyStoreId === ui.selectedStore)) ui.selectedStore = null;
   if (ui.selectedCluster && !ui.clusters.some((c) => c.ClusterId === ui.selectedCluster)) ui.selectedCluster = null;
   announceChanges();
+  followBanners();
   render();
   if (!quiet) renderActivity();
 }
@@ -167,6 +217,24 @@ export function localTime(epochSeconds) {
   return epochSeconds === undefined ? "" : new Date(epochSeconds * 1000).toLocaleString();
 }
 
+// troubleshootHref is the troubleshooting view of a store's
+// ConnectionErrorCode: external key stores have their own entries.
+export function troubleshootHref(s) {
+  const xks = s.CustomKeyStoreType === "EXTERNAL_KEY_STORE" ? "xks/" : "";
+  return `#/troubleshoot/${xks}${s.ConnectionErrorCode || ""}`;
+}
+
+// xksView is an external key store's XksProxyConfiguration for display
+// (DescribeCustomKeyStores never returns the secret access key).
+export function xksView(c) {
+  if (!c) return null;
+  return {
+    ...c,
+    ConnectivityLabel: c.Connectivity === "VPC_ENDPOINT_SERVICE" ? "VPC endpoint service" : "Public endpoint",
+    VpcEndpointServiceName: c.VpcEndpointServiceName || "",
+  };
+}
+
 export function storeView(s) {
   const id = s.CustomKeyStoreId;
   return {
@@ -180,12 +248,13 @@ export function storeView(s) {
     Failed: s.ConnectionState === "FAILED",
     ErrorCode: s.ConnectionErrorCode || "",
     TipId: `tip-${id}`,
-    TroubleshootHref: `#/troubleshoot/${s.ConnectionErrorCode || ""}`,
+    TroubleshootHref: troubleshootHref(s),
     Href: `#/keystores/${id}`,
     Created: localTime(s.CreationDate),
     TypeLabel: s.CustomKeyStoreType === "EXTERNAL_KEY_STORE" ? "External key store" : "AWS CloudHSM",
     External: s.CustomKeyStoreType === "EXTERNAL_KEY_STORE",
     Connectivity: s.XksProxyConfiguration ? s.XksProxyConfiguration.Connectivity : "",
+    Xks: xksView(s.XksProxyConfiguration),
     Selected: id === ui.selectedStore,
   };
 }
