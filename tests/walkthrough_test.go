@@ -40,32 +40,73 @@ func requireTools(t *testing.T, tools ...string) {
 	}
 }
 
+// logicalLines splits a shell block into commands: a line whose single
+// quotes are not balanced goes on with the next (a quoted JSON document
+// over several lines is one command).
+func logicalLines(text string) []string {
+	var out []string
+	cur := ""
+	for _, line := range strings.Split(text, "\n") {
+		if cur != "" {
+			cur += "\n" + line
+		} else {
+			cur = line
+		}
+		if strings.Count(cur, "'")%2 == 0 {
+			out = append(out, cur)
+			cur = ""
+		}
+	}
+	if cur != "" {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// readmeBlocks returns the ```sh blocks of the README section with the
+// given heading (up to the next level-2 heading).
+func readmeBlocks(t *testing.T, readme, heading string) []string {
+	t.Helper()
+	start := strings.Index(readme, "\n"+heading)
+	if start < 0 {
+		t.Fatalf("README.md has no %q section", heading)
+	}
+	section := readme[start+1:]
+	if end := strings.Index(section[len(heading):], "\n## "); end >= 0 {
+		section = section[:len(heading)+end]
+	}
+	var blocks []string
+	for _, m := range regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllStringSubmatch(section, -1) {
+		blocks = append(blocks, m[1])
+	}
+	return blocks
+}
+
 // walkthroughScript turns the README's walk-through into a bash script.
 // Every command must succeed, except those marked "# fails: Exception",
 // which must fail with that exception; a command marked "# prints: text"
 // must print that text (white space folded).
 func walkthroughScript(t *testing.T, readme, addr string) string {
 	t.Helper()
-	start := strings.Index(readme, "\n## Walk-through")
-	if start < 0 {
-		t.Fatal("README.md has no Walk-through section")
-	}
-	section := readme[start+1:]
-	if end := strings.Index(section, "\n## "); end >= 0 {
-		section = section[:end]
-	}
-	blocks := regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllStringSubmatch(section, -1)
+	blocks := readmeBlocks(t, readme, "## Walk-through")
 	if len(blocks) < 5 {
 		t.Fatalf("the walk-through has %d sh blocks", len(blocks))
 	}
+	return readmeScript(t, blocks, addr, 10)
+}
+
+// readmeScript turns README blocks into a bash script that checks each
+// annotated command; it needs at least minChecks annotated commands.
+func readmeScript(t *testing.T, blocks []string, addr string, minChecks int) string {
+	t.Helper()
 	quote := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 	var script strings.Builder
 	script.WriteString("set -euo pipefail\n")
 	checks := 0
 	for _, b := range blocks {
-		text := strings.ReplaceAll(b[1], "\\\n", " ")
+		text := strings.ReplaceAll(b, "\\\n", " ")
 		text = strings.ReplaceAll(text, "127.0.0.1:8080", addr)
-		for _, line := range strings.Split(text, "\n") {
+		for _, line := range logicalLines(text) {
 			if strings.TrimSpace(line) == "" {
 				continue
 			}
@@ -89,8 +130,8 @@ func walkthroughScript(t *testing.T, readme, addr string) string {
 			script.WriteString(line + "\n")
 		}
 	}
-	if checks < 10 {
-		t.Fatalf("the walk-through has only %d checked commands", checks)
+	if checks < minChecks {
+		t.Fatalf("the README blocks have only %d checked commands", checks)
 	}
 	return script.String()
 }
@@ -104,8 +145,35 @@ func TestREADMEWalkthrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := startServer(t)
-	script := walkthroughScript(t, string(readme), strings.TrimPrefix(srv.URL, "http://"))
+	runScript(t, walkthroughScript(t, string(readme), strings.TrimPrefix(srv.URL, "http://")))
+}
 
+// TestREADMEExternalKeyStores runs the README's external key store
+// commands (the AWS CLI against a simulated proxy, then curl as an XKS
+// client of that proxy) after the walk-through's set-up block.
+func TestREADMEExternalKeyStores(t *testing.T) {
+	requireTools(t, "aws", "curl", "bash")
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := append(readmeBlocks(t, string(readme), "## Walk-through")[:1], readmeBlocks(t, string(readme), "## External key stores")...)
+	if len(blocks) < 3 {
+		t.Fatalf("the external key store section has %d sh blocks", len(blocks)-1)
+	}
+	srv := startServer(t)
+	out := runScript(t, readmeScript(t, blocks, strings.TrimPrefix(srv.URL, "http://"), 1))
+	for _, want := range []string{`"ekmFleetDetails"`, `"keySpec":"AES_256"`, `"ciphertextDataIntegrityValue"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the curl examples did not print %s:\n%s", want, out)
+		}
+	}
+}
+
+// runScript runs a bash script from README blocks in a scratch home with
+// dummy AWS credentials, and returns what it printed.
+func runScript(t *testing.T, script string) string {
+	t.Helper()
 	home := t.TempDir()
 	cmd := exec.Command("bash", "-c", script)
 	cmd.Dir = home
@@ -119,9 +187,10 @@ func TestREADMEWalkthrough(t *testing.T) {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("the walk-through failed: %v\n%s", err, out.String())
+		t.Fatalf("the README commands failed: %v\n%s", err, out.String())
 	}
 	if testing.Verbose() {
 		t.Log(out.String())
 	}
+	return out.String()
 }
