@@ -1,55 +1,23 @@
 // engine.js: loads engine.wasm (the wasip1 reactor documented in
 // wasm/main.go) once per page and keeps the sandbox in localStorage.
-import { WASI, File, OpenFile, ConsoleStdout } from "/vendor/browser_wasi_shim/index.js";
+import { instantiate as newInstance, callFrame } from "./abi.js";
 
 const STORAGE_KEY = "keystorelab.sandbox";
-const moduleURL = new URL("../engine.wasm", import.meta.url);
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-let compiled = null; // WebAssembly.Module, compiled once
 let inst = null; // the current instance's exports
 let generation = -1n;
 let starting = null;
 const requests = [];
 
 async function instantiate() {
-  if (!compiled) {
-    const res = await fetch(moduleURL);
-    if (!res.ok) throw new Error(`engine.wasm: HTTP ${res.status}`);
-    compiled = await WebAssembly.compile(await res.arrayBuffer());
-  }
-  const wasi = new WASI([], [], [
-    new OpenFile(new File([])),
-    ConsoleStdout.lineBuffered((l) => console.log(l)),
-    ConsoleStdout.lineBuffered((l) => console.warn(l)),
-  ], { debug: false });
-  const instance = await WebAssembly.instantiate(compiled, { wasi_snapshot_preview1: wasi.wasiImport });
-  wasi.initialize(instance);
-  inst = instance.exports;
+  inst = await newInstance();
   generation = -1n;
 }
 
 // raw makes one ABI call and returns {status, text, generation}.
 function raw(target, text) {
-  const t = enc.encode(target);
-  const b = enc.encode(text);
-  const n = 12 + t.length + b.length;
-  const ptr = inst.alloc(n) >>> 0;
-  const frame = new Uint8Array(inst.memory.buffer, ptr, n);
-  const view = new DataView(inst.memory.buffer, ptr, n);
-  view.setBigInt64(0, BigInt(Date.now()), true);
-  view.setUint32(8, t.length, true);
-  frame.set(t, 12);
-  frame.set(b, 12 + t.length);
-  const packed = BigInt.asUintN(64, inst.call(ptr, n));
-  const out = Number(packed >> 32n);
-  const len = Number(packed & 0xffffffffn);
-  const bytes = new Uint8Array(inst.memory.buffer, out, len).slice(); // fresh view, copied out
-  inst.free(out);
-  inst.free(ptr);
-  const head = new DataView(bytes.buffer);
-  return { status: head.getUint32(0, true), generation: head.getBigUint64(4, true), text: dec.decode(bytes.subarray(12)) };
+  return callFrame(inst, target, text);
 }
 
 // invoke is raw with trap recovery: a trapped instance is replaced by a

@@ -2,10 +2,8 @@
 //
 // Each <section data-widget=NAME> gets a sandbox of its own: a separate
 // engine.wasm instance that lives in memory only. It never reads or writes
-// the console's sandbox (localStorage "keystorelab.sandbox"). If engine.js
-// offers createSandbox({storageKey}), the widgets use it with storageKey
-// null (no persistence); otherwise they load engine.wasm themselves, with
-// the same ABI as engine.js (see wasm/main.go).
+// the console's sandbox (localStorage "keystorelab.sandbox"), and it speaks
+// the ABI through abi.js, as engine.js does.
 //
 // All markup comes from templ (site/docs/widgets.templ). This file only
 // binds a model to it through binder.js and turns buttons into calls:
@@ -13,6 +11,7 @@
 // placeholders of package content filled in ($store, $cluster, ...).
 
 import { bind } from "./binder.js";
+import { instantiate, callFrame } from "./abi.js";
 
 const SUBNETS = ["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002", "subnet-0a1b2c3d4e5f60003"];
 const SEED = "6b657973746f72656c61622d646f63732d7769646765742d73616e64626f7821"; // "keystorelab-docs-widget-sandbox!"
@@ -21,71 +20,16 @@ const DEFAULT_ORIGIN = "http://127.0.0.1:8080";
 
 // ---- a sandbox of the widget's own -------------------------------------
 
-let compiled = null;
-
-async function compileModule() {
-  if (!compiled) {
-    compiled = (async () => {
-      const res = await fetch(new URL("../engine.wasm", import.meta.url));
-      if (!res.ok) throw new Error(`engine.wasm: HTTP ${res.status}`);
-      return WebAssembly.compile(await res.arrayBuffer());
-    })();
-  }
-  return compiled;
-}
-
-// ownSandbox instantiates engine.wasm in memory: {call(target, body)}.
-async function ownSandbox() {
-  const { WASI, File, OpenFile, ConsoleStdout } = await import("/vendor/browser_wasi_shim/index.js");
-  const mod = await compileModule();
-  const wasi = new WASI([], [], [
-    new OpenFile(new File([])),
-    ConsoleStdout.lineBuffered((l) => console.log(l)),
-    ConsoleStdout.lineBuffered((l) => console.warn(l)),
-  ], { debug: false });
-  const instance = await WebAssembly.instantiate(mod, { wasi_snapshot_preview1: wasi.wasiImport });
-  wasi.initialize(instance);
-  const x = instance.exports;
-  const enc = new TextEncoder();
-  const dec = new TextDecoder();
+// openSandbox makes an engine.wasm instance that lives in memory only:
+// {call(target, body) -> {status, body}}.
+async function openSandbox() {
+  const x = await instantiate();
   return {
     async call(target, body = {}) {
-      const t = enc.encode(target);
-      const b = enc.encode(JSON.stringify(body));
-      const n = 12 + t.length + b.length;
-      const ptr = x.alloc(n) >>> 0;
-      const view = new DataView(x.memory.buffer, ptr, n);
-      view.setBigInt64(0, BigInt(Date.now()), true);
-      view.setUint32(8, t.length, true);
-      const frame = new Uint8Array(x.memory.buffer, ptr, n);
-      frame.set(t, 12);
-      frame.set(b, 12 + t.length);
-      const packed = BigInt.asUintN(64, x.call(ptr, n));
-      const out = Number(packed >> 32n);
-      const len = Number(packed & 0xffffffffn);
-      const bytes = new Uint8Array(x.memory.buffer, out, len).slice(); // memory may have grown: a fresh view
-      x.free(out);
-      x.free(ptr);
-      const status = new DataView(bytes.buffer).getUint32(0, true);
-      const text = dec.decode(bytes.subarray(12));
-      return { status, body: text ? JSON.parse(text) : {} };
+      const r = callFrame(x, target, JSON.stringify(body));
+      return { status: r.status, body: r.text ? JSON.parse(r.text) : {} };
     },
   };
-}
-
-// openSandbox prefers engine.js's isolated sandboxes when it has them.
-async function openSandbox() {
-  let engine = null;
-  try {
-    engine = await import("./engine.js");
-  } catch {
-    engine = null;
-  }
-  if (engine && typeof engine.createSandbox === "function") {
-    const sb = await engine.createSandbox({ storageKey: null });
-    if (sb && typeof sb.call === "function") return sb;
-  }
-  return ownSandbox();
 }
 
 // ---- placeholders --------------------------------------------------------
