@@ -116,11 +116,8 @@ func (e *Engine) createCustomKeyStore(_ time.Time, body []byte) (any, error) {
 			return map[string]string{"CustomKeyStoreId": ks.ID}, nil
 		}
 	}
-	if e.storeNamed(name) != nil {
-		return nil, exception("CustomKeyStoreNameInUseException", "Custom key store name %s is already in use in this account and Region.", name)
-	}
-	if len(e.st.KeyStores) >= maxKeyStores {
-		return nil, exception("LimitExceededException", "You have reached the limit of %d custom key stores in this account and Region.", maxKeyStores)
+	if err := e.roomForStore(name); err != nil {
+		return nil, err
 	}
 	c, err := e.usableCluster(clusterID, nil)
 	if err != nil {
@@ -135,6 +132,30 @@ func (e *Engine) createCustomKeyStore(_ time.Time, body []byte) (any, error) {
 		Password: password, State: Disconnected, Created: e.now, Seq: e.st.Seq}
 	e.st.KeyStores = append(e.st.KeyStores, ks)
 	return map[string]string{"CustomKeyStoreId": ks.ID}, nil
+}
+
+// roomForStore checks that a new store named name may be created: the
+// name is free and the account has fewer than 10 stores.
+func (e *Engine) roomForStore(name string) error {
+	if err := e.nameFree(&name, nil); err != nil {
+		return err
+	}
+	if len(e.st.KeyStores) >= maxKeyStores {
+		return exception("LimitExceededException", "You have reached the limit of %d custom key stores in this account and Region.", maxKeyStores)
+	}
+	return nil
+}
+
+// nameFree checks that no store but self is named *name (a nil name is
+// not being set).
+func (e *Engine) nameFree(name *string, self *keyStore) error {
+	if name == nil {
+		return nil
+	}
+	if other := e.storeNamed(*name); other != nil && other != self {
+		return exception("CustomKeyStoreNameInUseException", "Custom key store name %s is already in use in this account and Region.", *name)
+	}
+	return nil
 }
 
 // usableCluster checks that a cluster can back a key store (self, when
@@ -420,10 +441,8 @@ func (e *Engine) updateCustomKeyStore(_ time.Time, body []byte) (any, error) {
 	if in.xksFields.any() {
 		return nil, exception("ValidationException", "The XksProxy* parameters are valid only for a custom key store of type EXTERNAL_KEY_STORE; %s is an AWS_CLOUDHSM key store.", ks.ID)
 	}
-	if in.NewCustomKeyStoreName != nil {
-		if other := e.storeNamed(*in.NewCustomKeyStoreName); other != nil && other != ks {
-			return nil, exception("CustomKeyStoreNameInUseException", "Custom key store name %s is already in use in this account and Region.", *in.NewCustomKeyStoreName)
-		}
+	if err := e.nameFree(in.NewCustomKeyStoreName, ks); err != nil {
+		return nil, err
 	}
 	if in.KeyStorePassword != nil {
 		if err := check(actUpdatePassword, ks); err != nil {

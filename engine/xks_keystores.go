@@ -32,11 +32,8 @@ func (e *Engine) createExternalKeyStore(in createInput) (any, error) {
 		return nil, exception("ValidationException", "A custom key store of type EXTERNAL_KEY_STORE requires %s.", strings.Join(missing, ", "))
 	}
 	name := *in.CustomKeyStoreName
-	if e.storeNamed(name) != nil {
-		return nil, exception("CustomKeyStoreNameInUseException", "Custom key store name %s is already in use in this account and Region.", name)
-	}
-	if len(e.st.KeyStores) >= maxKeyStores {
-		return nil, exception("LimitExceededException", "You have reached the limit of %d custom key stores in this account and Region.", maxKeyStores)
+	if err := e.roomForStore(name); err != nil {
+		return nil, err
 	}
 	cfg := &xksConfig{Connectivity: *in.XksProxyConnectivity, UriEndpoint: *in.XksProxyUriEndpoint, UriPath: *in.XksProxyUriPath,
 		AccessKeyID: *in.XksProxyAuthenticationCredential.AccessKeyId, Secret: *in.XksProxyAuthenticationCredential.RawSecretAccessKey,
@@ -113,10 +110,8 @@ func (e *Engine) updateExternalKeyStore(ks *keyStore, in updateInput) (any, erro
 	if in.KeyStorePassword != nil || in.CloudHsmClusterId != nil {
 		return nil, exception("ValidationException", "KeyStorePassword and CloudHsmClusterId are valid only for an AWS_CLOUDHSM key store; %s is an EXTERNAL_KEY_STORE.", ks.ID)
 	}
-	if in.NewCustomKeyStoreName != nil {
-		if other := e.storeNamed(*in.NewCustomKeyStoreName); other != nil && other != ks {
-			return nil, exception("CustomKeyStoreNameInUseException", "Custom key store name %s is already in use in this account and Region.", *in.NewCustomKeyStoreName)
-		}
+	if err := e.nameFree(in.NewCustomKeyStoreName, ks); err != nil {
+		return nil, err
 	}
 	for _, f := range []struct {
 		act storeAction
