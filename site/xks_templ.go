@@ -1103,7 +1103,7 @@ func XksSimulatorPanel() templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 81, "<div class=\"toolbar\"><button type=\"button\" class=\"small\" data-xks-sim=\"set-faults\" data-testid=\"xks-sim-set-faults\">Set faults</button> <button type=\"button\" class=\"small\" data-xks-sim=\"clear-faults\" data-testid=\"xks-sim-clear-faults\">Clear faults</button></div></fieldset></div><h3>Proxies (DescribeXksProxies)</h3><table data-bind=\"xks-proxies\" data-testid=\"xks-proxies\"><thead><tr><th scope=\"col\">Proxy URI endpoint</th><th scope=\"col\">URI paths, access key IDs and external keys</th><th scope=\"col\">Fleet</th><th scope=\"col\">Faults</th></tr></thead> <tbody data-each=\"Proxies\"><template><tr data-attr-data-id=\"UriEndpoint\" data-testid=\"xks-proxy-row\"><td class=\"mono\" data-text=\"UriEndpoint\"></td><td><ul class=\"plain\" data-each=\"Paths\"><template><li data-testid=\"xks-proxy-path\"><span class=\"mono\" data-text=\"UriPath\"></span>: access key <span class=\"mono\" data-text=\"Keys\" data-testid=\"xks-proxy-access-keys\"></span>; external keys <span data-text=\"ExternalKeysText\" data-testid=\"xks-proxy-keys\"></span></li></template></ul></td><td data-text=\"FleetText\" data-testid=\"xks-proxy-fleet\"></td><td data-text=\"FaultsText\" data-testid=\"xks-proxy-faults\"></td></tr></template></tbody> <tbody data-hide=\"Proxies\"><tr><td colspan=\"4\" class=\"empty\">No simulated proxies yet.</td></tr></tbody></table><h3>VPC endpoint services</h3><div class=\"inline\"><div class=\"field grow\"><label for=\"xks-sim-dns\">Private DNS name (the proxy's host name)</label> <input type=\"text\" id=\"xks-sim-dns\" value=\"xks.example.com\" autocomplete=\"off\" data-testid=\"xks-sim-dns\"></div><div class=\"field\"><button type=\"button\" data-xks-sim=\"create-vpc\" data-testid=\"xks-sim-create-vpc\">Create VPC endpoint service</button></div></div><div class=\"inline\"><div class=\"field\"><label for=\"xks-sim-vpc\">Endpoint service</label> <select id=\"xks-sim-vpc\" data-each=\"Services\" data-testid=\"xks-sim-vpc\"><template><option data-attr-value=\"ServiceName\" data-text=\"ServiceName\"></option></template></select></div><div class=\"field\"><label for=\"xks-sim-vpc-dnsv\">Private DNS name verification</label> <select id=\"xks-sim-vpc-dnsv\" data-testid=\"xks-sim-vpc-dnsv\"><option value=\"verified\">verified</option> <option value=\"pendingVerification\">pendingVerification</option> <option value=\"failed\">failed</option></select></div><div class=\"field\"><label for=\"xks-sim-vpc-azs\">Load balancer AZs</label> <select id=\"xks-sim-vpc-azs\" data-testid=\"xks-sim-vpc-azs\"><option value=\"2\">2</option> <option value=\"1\">1</option></select></div><label class=\"check\"><input type=\"checkbox\" id=\"xks-sim-vpc-acceptance\" data-testid=\"xks-sim-vpc-acceptance\"> Acceptance required</label> <label class=\"check\"><input type=\"checkbox\" id=\"xks-sim-vpc-kms\" checked data-testid=\"xks-sim-vpc-kms\"> AWS KMS principal allowed</label><div class=\"field\"><button type=\"button\" class=\"small\" data-xks-sim=\"update-vpc\" data-testid=\"xks-sim-update-vpc\">Update</button> <button type=\"button\" class=\"small\" data-xks-sim=\"delete-vpc\" data-testid=\"xks-sim-delete-vpc\">Delete</button></div></div><table data-bind=\"xks-services\" data-testid=\"xks-services\"><thead><tr><th scope=\"col\">Service name</th><th scope=\"col\">Private DNS name</th><th scope=\"col\">Verification</th><th scope=\"col\">Acceptance required</th><th scope=\"col\">Allowed principals</th><th scope=\"col\">Load balancer AZs</th><th scope=\"col\">AWS KMS connections</th></tr></thead> <tbody data-each=\"Services\"><template><tr data-testid=\"xks-service-row\"><td class=\"mono\" data-text=\"ServiceName\"></td><td class=\"mono\" data-text=\"PrivateDnsName\"></td><td data-text=\"DnsVerification\"></td><td data-text=\"AcceptanceText\"></td><td class=\"mono\" data-text=\"PrincipalsText\"></td><td data-text=\"AZText\"></td><td class=\"mono\" data-text=\"ConnectionsText\" data-testid=\"xks-service-connections\"></td></tr></template></tbody> <tbody data-hide=\"Services\"><tr><td colspan=\"7\" class=\"empty\">No VPC endpoint services yet.</td></tr></tbody></table><datalist id=\"xks-vpc-services\" data-bind=\"xks-vpc-list\" data-each=\"Services\"><template><option data-attr-value=\"ServiceName\"></option></template></datalist></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 81, "<div class=\"toolbar\"><button type=\"button\" class=\"small\" data-xks-sim=\"set-faults\" data-testid=\"xks-sim-set-faults\">Set faults</button> <button type=\"button\" class=\"small\" data-xks-sim=\"clear-faults\" data-testid=\"xks-sim-clear-faults\">Clear faults</button></div></fieldset><fieldset><legend>Authorization rules</legend><p class=\"constraint\">The proxy's secondary authorization on each request's requestMetadata. An empty list allows every value; GetHealthStatus is always allowed, so connecting keeps working.</p><div class=\"field\"><label for=\"xks-sim-rules-ops\">Allowed kmsOperation values - <em>optional</em></label> <input type=\"text\" id=\"xks-sim-rules-ops\" autocomplete=\"off\" spellcheck=\"false\" placeholder=\"Encrypt, Decrypt\" aria-describedby=\"xks-sim-rules-ops-hint xks-sim-rules-ops-error\" data-testid=\"xks-sim-rules-ops\"><p class=\"constraint\" id=\"xks-sim-rules-ops-hint\">Comma-separated KMS operation names, for example Encrypt, Decrypt. Leave it empty to allow every operation.</p><p class=\"field-error\" id=\"xks-sim-rules-ops-error\" hidden></p></div><div class=\"field\"><label for=\"xks-sim-rules-vias\">Allowed kmsViaService values - <em>optional</em></label> <input type=\"text\" id=\"xks-sim-rules-vias\" autocomplete=\"off\" spellcheck=\"false\" placeholder=\"ebs\" aria-describedby=\"xks-sim-rules-vias-hint xks-sim-rules-vias-error\" data-testid=\"xks-sim-rules-vias\"><p class=\"constraint\" id=\"xks-sim-rules-vias-hint\">Comma-separated AWS service names, for example ebs. Leave it empty to allow requests with or without a kmsViaService.</p><p class=\"field-error\" id=\"xks-sim-rules-vias-error\" hidden></p></div><p class=\"hint\" data-bind=\"xks-sim-rules-current\">Current rules: operations <span class=\"mono\" data-text=\"OperationsText\" data-testid=\"xks-sim-rules-current-ops\"></span>; via services <span class=\"mono\" data-text=\"ViaServicesText\" data-testid=\"xks-sim-rules-current-vias\"></span>.</p><div class=\"toolbar\"><button type=\"button\" class=\"small\" data-xks-sim=\"set-rules\" data-testid=\"xks-sim-set-rules\">Apply rules</button> <button type=\"button\" class=\"small\" data-xks-sim=\"clear-rules\" data-testid=\"xks-sim-clear-rules\">Clear rules</button></div></fieldset></div><h3>Proxies (DescribeXksProxies)</h3><table data-bind=\"xks-proxies\" data-testid=\"xks-proxies\"><thead><tr><th scope=\"col\">Proxy URI endpoint</th><th scope=\"col\">URI paths, access key IDs and external keys</th><th scope=\"col\">Fleet</th><th scope=\"col\">Faults</th><th scope=\"col\">Authorization rules</th></tr></thead> <tbody data-each=\"Proxies\"><template><tr data-attr-data-id=\"UriEndpoint\" data-testid=\"xks-proxy-row\"><td class=\"mono\" data-text=\"UriEndpoint\"></td><td><ul class=\"plain\" data-each=\"Paths\"><template><li data-testid=\"xks-proxy-path\"><span class=\"mono\" data-text=\"UriPath\"></span>: access key <span class=\"mono\" data-text=\"Keys\" data-testid=\"xks-proxy-access-keys\"></span>; external keys <span data-text=\"ExternalKeysText\" data-testid=\"xks-proxy-keys\"></span></li></template></ul></td><td data-text=\"FleetText\" data-testid=\"xks-proxy-fleet\"></td><td data-text=\"FaultsText\" data-testid=\"xks-proxy-faults\"></td><td data-text=\"RulesText\" data-testid=\"xks-proxy-rules\"></td></tr></template></tbody> <tbody data-hide=\"Proxies\"><tr><td colspan=\"5\" class=\"empty\">No simulated proxies yet.</td></tr></tbody></table><h3>VPC endpoint services</h3><div class=\"inline\"><div class=\"field grow\"><label for=\"xks-sim-dns\">Private DNS name (the proxy's host name)</label> <input type=\"text\" id=\"xks-sim-dns\" value=\"xks.example.com\" autocomplete=\"off\" data-testid=\"xks-sim-dns\"></div><div class=\"field\"><button type=\"button\" data-xks-sim=\"create-vpc\" data-testid=\"xks-sim-create-vpc\">Create VPC endpoint service</button></div></div><div class=\"inline\"><div class=\"field\"><label for=\"xks-sim-vpc\">Endpoint service</label> <select id=\"xks-sim-vpc\" data-each=\"Services\" data-testid=\"xks-sim-vpc\"><template><option data-attr-value=\"ServiceName\" data-text=\"ServiceName\"></option></template></select></div><div class=\"field\"><label for=\"xks-sim-vpc-dnsv\">Private DNS name verification</label> <select id=\"xks-sim-vpc-dnsv\" data-testid=\"xks-sim-vpc-dnsv\"><option value=\"verified\">verified</option> <option value=\"pendingVerification\">pendingVerification</option> <option value=\"failed\">failed</option></select></div><div class=\"field\"><label for=\"xks-sim-vpc-azs\">Load balancer AZs</label> <select id=\"xks-sim-vpc-azs\" data-testid=\"xks-sim-vpc-azs\"><option value=\"2\">2</option> <option value=\"1\">1</option></select></div><label class=\"check\"><input type=\"checkbox\" id=\"xks-sim-vpc-acceptance\" data-testid=\"xks-sim-vpc-acceptance\"> Acceptance required</label> <label class=\"check\"><input type=\"checkbox\" id=\"xks-sim-vpc-kms\" checked data-testid=\"xks-sim-vpc-kms\"> AWS KMS principal allowed</label><div class=\"field\"><button type=\"button\" class=\"small\" data-xks-sim=\"update-vpc\" data-testid=\"xks-sim-update-vpc\">Update</button> <button type=\"button\" class=\"small\" data-xks-sim=\"delete-vpc\" data-testid=\"xks-sim-delete-vpc\">Delete</button></div></div><table data-bind=\"xks-services\" data-testid=\"xks-services\"><thead><tr><th scope=\"col\">Service name</th><th scope=\"col\">Private DNS name</th><th scope=\"col\">Verification</th><th scope=\"col\">Acceptance required</th><th scope=\"col\">Allowed principals</th><th scope=\"col\">Load balancer AZs</th><th scope=\"col\">AWS KMS connections</th></tr></thead> <tbody data-each=\"Services\"><template><tr data-testid=\"xks-service-row\"><td class=\"mono\" data-text=\"ServiceName\"></td><td class=\"mono\" data-text=\"PrivateDnsName\"></td><td data-text=\"DnsVerification\"></td><td data-text=\"AcceptanceText\"></td><td class=\"mono\" data-text=\"PrincipalsText\"></td><td data-text=\"AZText\"></td><td class=\"mono\" data-text=\"ConnectionsText\" data-testid=\"xks-service-connections\"></td></tr></template></tbody> <tbody data-hide=\"Services\"><tr><td colspan=\"7\" class=\"empty\">No VPC endpoint services yet.</td></tr></tbody></table><datalist id=\"xks-vpc-services\" data-bind=\"xks-vpc-list\" data-each=\"Services\"><template><option data-attr-value=\"ServiceName\"></option></template></datalist></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -1183,7 +1183,7 @@ func xksErrorCodeSection(e content.ErrorCode) templ.Component {
 		var templ_7745c5c3_Var67 string
 		templ_7745c5c3_Var67, templ_7745c5c3_Err = templ.JoinStringErrs("xks/" + e.Code)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 416, Col: 54}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 438, Col: 54}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var67))
 		if templ_7745c5c3_Err != nil {
@@ -1196,7 +1196,7 @@ func xksErrorCodeSection(e content.ErrorCode) templ.Component {
 		var templ_7745c5c3_Var68 string
 		templ_7745c5c3_Var68, templ_7745c5c3_Err = templ.JoinStringErrs("ts-xks-" + e.Code)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 416, Col: 89}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 438, Col: 89}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var68))
 		if templ_7745c5c3_Err != nil {
@@ -1209,7 +1209,7 @@ func xksErrorCodeSection(e content.ErrorCode) templ.Component {
 		var templ_7745c5c3_Var69 string
 		templ_7745c5c3_Var69, templ_7745c5c3_Err = templ.JoinStringErrs(e.Code)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 417, Col: 20}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 439, Col: 20}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var69))
 		if templ_7745c5c3_Err != nil {
@@ -1222,7 +1222,7 @@ func xksErrorCodeSection(e content.ErrorCode) templ.Component {
 		var templ_7745c5c3_Var70 string
 		templ_7745c5c3_Var70, templ_7745c5c3_Err = templ.JoinStringErrs(e.Title)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 417, Col: 40}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 439, Col: 40}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var70))
 		if templ_7745c5c3_Err != nil {
@@ -1235,7 +1235,7 @@ func xksErrorCodeSection(e content.ErrorCode) templ.Component {
 		var templ_7745c5c3_Var71 string
 		templ_7745c5c3_Var71, templ_7745c5c3_Err = templ.JoinStringErrs(e.Summary)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 418, Col: 16}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 440, Col: 16}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var71))
 		if templ_7745c5c3_Err != nil {
@@ -1248,7 +1248,7 @@ func xksErrorCodeSection(e content.ErrorCode) templ.Component {
 		var templ_7745c5c3_Var72 string
 		templ_7745c5c3_Var72, templ_7745c5c3_Err = templ.JoinStringErrs(e.Cause)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 420, Col: 14}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 442, Col: 14}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var72))
 		if templ_7745c5c3_Err != nil {
@@ -1266,7 +1266,7 @@ func xksErrorCodeSection(e content.ErrorCode) templ.Component {
 			var templ_7745c5c3_Var73 string
 			templ_7745c5c3_Var73, templ_7745c5c3_Err = templ.JoinStringErrs(s.Text)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 425, Col: 13}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 447, Col: 13}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var73))
 			if templ_7745c5c3_Err != nil {
@@ -1284,7 +1284,7 @@ func xksErrorCodeSection(e content.ErrorCode) templ.Component {
 				var templ_7745c5c3_Var74 string
 				templ_7745c5c3_Var74, templ_7745c5c3_Err = templ.JoinStringErrs(s.Action.Target)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 427, Col: 81}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 449, Col: 81}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var74))
 				if templ_7745c5c3_Err != nil {
@@ -1297,7 +1297,7 @@ func xksErrorCodeSection(e content.ErrorCode) templ.Component {
 				var templ_7745c5c3_Var75 string
 				templ_7745c5c3_Var75, templ_7745c5c3_Err = templ.JoinStringErrs(actionBody(s.Action))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 427, Col: 116}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 449, Col: 116}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var75))
 				if templ_7745c5c3_Err != nil {
@@ -1310,7 +1310,7 @@ func xksErrorCodeSection(e content.ErrorCode) templ.Component {
 				var templ_7745c5c3_Var76 string
 				templ_7745c5c3_Var76, templ_7745c5c3_Err = templ.JoinStringErrs(times(s.Action))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 427, Col: 147}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 449, Col: 147}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var76))
 				if templ_7745c5c3_Err != nil {
@@ -1323,7 +1323,7 @@ func xksErrorCodeSection(e content.ErrorCode) templ.Component {
 				var templ_7745c5c3_Var77 string
 				templ_7745c5c3_Var77, templ_7745c5c3_Err = templ.JoinStringErrs("ts-xks-step-" + e.Code + "-" + itoa(i))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 427, Col: 203}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 449, Col: 203}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var77))
 				if templ_7745c5c3_Err != nil {
@@ -1336,7 +1336,7 @@ func xksErrorCodeSection(e content.ErrorCode) templ.Component {
 				var templ_7745c5c3_Var78 string
 				templ_7745c5c3_Var78, templ_7745c5c3_Err = templ.JoinStringErrs(s.Action.Label)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 427, Col: 222}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 449, Col: 222}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var78))
 				if templ_7745c5c3_Err != nil {
@@ -1369,7 +1369,7 @@ func xksErrorCodeSection(e content.ErrorCode) templ.Component {
 				var templ_7745c5c3_Var79 string
 				templ_7745c5c3_Var79, templ_7745c5c3_Err = templ.JoinStringErrs(s.Text)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 438, Col: 15}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 460, Col: 15}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var79))
 				if templ_7745c5c3_Err != nil {
@@ -1387,7 +1387,7 @@ func xksErrorCodeSection(e content.ErrorCode) templ.Component {
 					var templ_7745c5c3_Var80 string
 					templ_7745c5c3_Var80, templ_7745c5c3_Err = templ.JoinStringErrs(s.Action.Target)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 440, Col: 83}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 462, Col: 83}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var80))
 					if templ_7745c5c3_Err != nil {
@@ -1400,7 +1400,7 @@ func xksErrorCodeSection(e content.ErrorCode) templ.Component {
 					var templ_7745c5c3_Var81 string
 					templ_7745c5c3_Var81, templ_7745c5c3_Err = templ.JoinStringErrs(actionBody(s.Action))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 440, Col: 118}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 462, Col: 118}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var81))
 					if templ_7745c5c3_Err != nil {
@@ -1413,7 +1413,7 @@ func xksErrorCodeSection(e content.ErrorCode) templ.Component {
 					var templ_7745c5c3_Var82 string
 					templ_7745c5c3_Var82, templ_7745c5c3_Err = templ.JoinStringErrs(times(s.Action))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 440, Col: 149}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 462, Col: 149}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var82))
 					if templ_7745c5c3_Err != nil {
@@ -1426,7 +1426,7 @@ func xksErrorCodeSection(e content.ErrorCode) templ.Component {
 					var templ_7745c5c3_Var83 string
 					templ_7745c5c3_Var83, templ_7745c5c3_Err = templ.JoinStringErrs(s.Action.Label)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 440, Col: 168}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 462, Col: 168}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var83))
 					if templ_7745c5c3_Err != nil {
@@ -1454,7 +1454,7 @@ func xksErrorCodeSection(e content.ErrorCode) templ.Component {
 		var templ_7745c5c3_Var84 templ.SafeURL
 		templ_7745c5c3_Var84, templ_7745c5c3_Err = templ.JoinURLErrs(templ.SafeURL(e.AWSDoc))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 447, Col: 38}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 469, Col: 38}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var84))
 		if templ_7745c5c3_Err != nil {
@@ -1498,7 +1498,7 @@ func XksActionsMenu(m ConsoleModel) templ.Component {
 		var templ_7745c5c3_Var86 string
 		templ_7745c5c3_Var86, templ_7745c5c3_Err = templ.JoinStringErrs(m.States("ConnectCustomKeyStore"))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 457, Col: 169}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 479, Col: 169}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var86))
 		if templ_7745c5c3_Err != nil {
@@ -1511,7 +1511,7 @@ func XksActionsMenu(m ConsoleModel) templ.Component {
 		var templ_7745c5c3_Var87 string
 		templ_7745c5c3_Var87, templ_7745c5c3_Err = templ.JoinStringErrs(m.States("DisconnectCustomKeyStore"))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 458, Col: 175}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 480, Col: 175}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var87))
 		if templ_7745c5c3_Err != nil {
@@ -1524,7 +1524,7 @@ func XksActionsMenu(m ConsoleModel) templ.Component {
 		var templ_7745c5c3_Var88 string
 		templ_7745c5c3_Var88, templ_7745c5c3_Err = templ.JoinStringErrs(m.xksEditStates())
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 459, Col: 150}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 481, Col: 150}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var88))
 		if templ_7745c5c3_Err != nil {
@@ -1537,7 +1537,7 @@ func XksActionsMenu(m ConsoleModel) templ.Component {
 		var templ_7745c5c3_Var89 string
 		templ_7745c5c3_Var89, templ_7745c5c3_Err = templ.JoinStringErrs(m.States("DeleteCustomKeyStore"))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 460, Col: 167}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/xks.templ`, Line: 482, Col: 167}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var89))
 		if templ_7745c5c3_Err != nil {

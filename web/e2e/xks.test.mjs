@@ -314,6 +314,35 @@ test("an external key store with VPC endpoint service connectivity", { timeout: 
     const srow = tid(page, "xks-service-row").filter({ hasText: service });
     await srow.waitFor();
 
+    // Authorization rules: only Decrypt. GetHealthStatus is exempt, so the
+    // connect below still works.
+    const endpoint = `https://${host}`;
+    const prow = tid(page, "xks-proxy-row").filter({ hasText: host });
+    await prow.locator('[data-testid="xks-proxy-rules"]', { hasText: /^none$/ }).waitFor();
+    assert.equal(await tid(page, "xks-sim-rules-current-ops").textContent(), "any");
+    const rulesSent = () => page.evaluate(() => window.keystorelab.requests.filter((r) => r.target === "Simulator.SetXksProxyRules").length);
+    await tid(page, "xks-sim-rules-ops").fill("Encrypt; Decrypt");
+    await tid(page, "xks-sim-set-rules").click();
+    assert.equal(await tid(page, "xks-sim-rules-ops").getAttribute("aria-invalid"), "true", "the operations are not checked");
+    assert.equal(await rulesSent(), 0, "invalid rules were sent");
+    await tid(page, "xks-sim-rules-ops").fill(" Decrypt ");
+    await tid(page, "xks-sim-rules-vias").fill("");
+    await tid(page, "xks-sim-set-rules").click();
+    await simBanner(page, "operations Decrypt");
+    const setRules = await lastRequest(page, "Simulator.SetXksProxyRules");
+    assert.equal(setRules.status, 200, setRules.response);
+    assert.deepEqual(JSON.parse(setRules.request), { KmsOperations: ["Decrypt"], KmsViaServices: [], UriEndpoint: endpoint });
+    assert.equal(await tid(page, "xks-sim-rules-ops").getAttribute("aria-invalid"), "false");
+    await prow.locator('[data-testid="xks-proxy-rules"]', { hasText: /^operations Decrypt$/ }).waitFor();
+    await tid(page, "xks-sim-rules-current-ops").filter({ hasText: /^Decrypt$/ }).waitFor();
+    assert.equal(await tid(page, "xks-sim-rules-current-vias").textContent(), "any");
+    const proxyRules = async () => {
+      const out = await page.evaluate(() => window.keystorelab.call("Simulator.DescribeXksProxies", {}));
+      return out.body.XksProxies.find((x) => x.UriEndpoint === endpoint).Rules;
+    };
+    assert.deepEqual(await proxyRules(), { KmsOperations: ["Decrypt"] });
+    await screenshot(page, "xks-rules");
+
     // The form: choosing the sandbox's endpoint service fills in the endpoint.
     await go(page, "keystores/external");
     await tid(page, "create-xks").click();
@@ -352,6 +381,20 @@ test("an external key store with VPC endpoint service connectivity", { timeout: 
     assert.deepEqual(JSON.parse((await lastRequest(page, "TrentService.ConnectCustomKeyStore")).request), { CustomKeyStoreId: ks });
     await jump5(page);
     await srow.locator('[data-testid="xks-service-connections"]', { hasText: ks }).waitFor();
+    await openDetail(page, "VpcXksKeyStore");
+    await detailState(page, "CONNECTED");
+
+    // Connected under the rules (health is exempt); clear them again.
+    await go(page, "simulator");
+    await tid(page, "xks-sim-proxy").selectOption(endpoint);
+    assert.equal(await tid(page, "xks-sim-rules-ops").inputValue(), "Decrypt", "the form shows the current rules");
+    await tid(page, "xks-sim-clear-rules").click();
+    await simBanner(page, "has no authorization rules");
+    assert.deepEqual(JSON.parse((await lastRequest(page, "Simulator.SetXksProxyRules")).request), { KmsOperations: [], KmsViaServices: [], UriEndpoint: endpoint });
+    await prow.locator('[data-testid="xks-proxy-rules"]', { hasText: /^none$/ }).waitFor();
+    assert.equal(await tid(page, "xks-sim-rules-ops").inputValue(), "");
+    assert.equal(await tid(page, "xks-sim-rules-current-ops").textContent(), "any");
+    assert.deepEqual(await proxyRules(), {});
     await openDetail(page, "VpcXksKeyStore");
     await detailState(page, "CONNECTED");
 

@@ -346,6 +346,49 @@ function faultsText(f) {
   return on.length ? on.join(", ") : "none";
 }
 
+// listText is one rules list as the panel shows it: empty allows everything.
+function listText(list) {
+  return list && list.length ? list.join(", ") : "any";
+}
+
+function rulesText(r) {
+  const ops = (r && r.KmsOperations) || [];
+  const vias = (r && r.KmsViaServices) || [];
+  if (!ops.length && !vias.length) return "none";
+  const on = [];
+  if (ops.length) on.push(`operations ${ops.join(", ")}`);
+  if (vias.length) on.push(`via ${vias.join(", ")}`);
+  return on.join("; ");
+}
+
+// splitList reads a comma-separated input as a list, without empty items.
+function splitList(value) {
+  return value.split(",").map((x) => x.trim()).filter(Boolean);
+}
+
+const OPERATION = /^[A-Za-z]+$/;
+const VIA_SERVICE = /^[a-z0-9][a-z0-9.-]*$/;
+
+// rulesBody checks the rules inputs and returns the SetXksProxyRules body,
+// or null after marking the invalid field.
+function rulesBody(endpoint) {
+  const ops = $("#xks-sim-rules-ops");
+  const vias = $("#xks-sim-rules-vias");
+  const KmsOperations = splitList(ops.value);
+  const KmsViaServices = splitList(vias.value);
+  const badOp = KmsOperations.find((x) => !OPERATION.test(x));
+  const badVia = KmsViaServices.find((x) => !VIA_SERVICE.test(x));
+  const ok = [
+    fieldError(ops, badOp ? `${badOp} is not a KMS operation name: use letters only, for example Encrypt, Decrypt.` : ""),
+    fieldError(vias, badVia ? `${badVia} is not a service name: use lowercase letters, digits, . and -, for example ebs.` : ""),
+  ];
+  if (ok.includes(false)) {
+    $('[data-testid="xks-sim"] [aria-invalid="true"]').focus();
+    return null;
+  }
+  return { KmsOperations, KmsViaServices, UriEndpoint: endpoint };
+}
+
 function proxyView(p) {
   const fleet = p.EkmFleetDetails || [];
   return {
@@ -359,6 +402,7 @@ function proxyView(p) {
     })),
     FleetText: fleet.length ? `${fleet.length} instance${fleet.length === 1 ? "" : "s"}: ${fleet.map((d) => d.HealthStatus).join(", ")}` : "default",
     FaultsText: faultsText(p.Faults),
+    RulesText: rulesText(p.Rules),
   };
 }
 
@@ -387,10 +431,13 @@ export function renderProxies() {
   setSelect($("#xks-sim-vpc"), "ServiceName", xks.services.map((s) => ({ ServiceName: s.ServiceName })));
   rebind($('[data-bind="xks-services"]'), { Services: xks.services.map(serviceView) });
   rebind($('[data-bind="xks-vpc-list"]'), { Services: xks.services.map((s) => ({ ServiceName: s.ServiceName })) });
+  const chosen = xks.proxies.find((x) => x.UriEndpoint === sel.value);
+  const rules = (chosen && chosen.Rules) || {};
+  rebind($('[data-bind="xks-sim-rules-current"]'), { OperationsText: listText(rules.KmsOperations), ViaServicesText: listText(rules.KmsViaServices) });
   if (sel.value && sel.value !== xks.proxySynced) syncForms(sel.value);
 }
 
-// syncForms shows the chosen proxy's current faults and fleet.
+// syncForms shows the chosen proxy's current faults, rules and fleet.
 function syncForms(endpoint) {
   const p = xks.proxies.find((x) => x.UriEndpoint === endpoint);
   xks.proxySynced = endpoint;
@@ -399,6 +446,10 @@ function syncForms(endpoint) {
   $("#xks-sim-latency").value = String(f.LatencyMs || 0);
   $("#xks-sim-tls").value = f.Tls || "";
   for (const box of $$("[data-xks-fault]")) box.checked = Boolean(f[box.dataset.xksFault]);
+  const r = p.Rules || {};
+  $("#xks-sim-rules-ops").value = (r.KmsOperations || []).join(", ");
+  $("#xks-sim-rules-vias").value = (r.KmsViaServices || []).join(", ");
+  for (const el of [$("#xks-sim-rules-ops"), $("#xks-sim-rules-vias")]) fieldError(el, "");
   const fleet = p.EkmFleetDetails || [];
   if (fleet.length) {
     $("#xks-sim-fleet-size").value = String(fleet.length);
@@ -499,6 +550,23 @@ async function simulateXks(what) {
         xks.proxySynced = "";
       }
       break;
+    case "set-rules": {
+      const body = rulesBody(endpoint);
+      if (!body) return;
+      if (await run(B, "Simulator.SetXksProxyRules", body)) {
+        done(`Authorization rules of ${endpoint}: ${rulesText(body)}. GetHealthStatus is always allowed.`);
+        $("#xks-sim-rules-ops").value = body.KmsOperations.join(", ");
+        $("#xks-sim-rules-vias").value = body.KmsViaServices.join(", ");
+      }
+      break;
+    }
+    case "clear-rules":
+      if (await run(B, "Simulator.SetXksProxyRules", { KmsOperations: [], KmsViaServices: [], UriEndpoint: endpoint })) {
+        done(`The proxy at ${endpoint} has no authorization rules: it allows every operation.`);
+        $("#xks-sim-rules-ops").value = "";
+        $("#xks-sim-rules-vias").value = "";
+      }
+      break;
     case "create-vpc": {
       const dns = $("#xks-sim-dns").value.trim();
       const out = await run(B, "Simulator.CreateVpcEndpointService", { PrivateDnsName: dns });
@@ -534,7 +602,7 @@ function setupSimulator() {
     const b = e.target.closest("[data-xks-sim]");
     if (b) await simulateXks(b.dataset.xksSim);
   });
-  $("#xks-sim-proxy").addEventListener("change", (e) => syncForms(e.target.value));
+  $("#xks-sim-proxy").addEventListener("change", () => renderProxies());
 }
 
 export function setupXks() {
