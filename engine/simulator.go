@@ -110,10 +110,7 @@ func (e *Engine) simResetSandbox(host time.Time, body []byte) (any, error) {
 	}
 	last := e.st.Clock.Last
 	fresh := New(cfg, host)
-	fresh.st.Clock = clock{HostAnchor: host, VirtAnchor: last, Speed: cfg.ClockSpeed, Last: last}
-	if in.ClockSpeed != nil && *in.ClockSpeed == 0 {
-		fresh.st.Clock.Speed = 0
-	}
+	fresh.st.Clock = clock{HostAnchor: host, VirtAnchor: last, Speed: cfg.ClockSpeed, Last: last} // 0 keeps it paused
 	e.replace(fresh)
 	return struct{}{}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"keystorelab/hsmsim/wire"
@@ -137,7 +138,7 @@ func (s *Sim) createCluster(now time.Time, in createClusterInput) (any, error) {
 	var src *Backup
 	if in.SourceBackupId != nil {
 		id := *in.SourceBackupId
-		if i := lastIndex(id, '/'); i >= 0 {
+		if i := strings.LastIndexByte(id, '/'); i >= 0 {
 			id = id[i+1:]
 		}
 		for _, b := range s.st.Backups {
@@ -174,15 +175,6 @@ func (s *Sim) createCluster(now time.Time, in createClusterInput) (any, error) {
 	c.SecurityGroup = sg.ID
 	s.st.Clusters = append(s.st.Clusters, c)
 	return map[string]any{"Cluster": s.view(c)}, nil
-}
-
-func lastIndex(s string, b byte) int {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == b {
-			return i
-		}
-	}
-	return -1
 }
 
 type describeInput struct {

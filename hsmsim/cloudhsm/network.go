@@ -154,9 +154,8 @@ func (s *Sim) deleteSecurityGroup(id string) {
 // private subnets in at least two AZs, and its security group still has
 // both 2223-2225 rules.
 func (s *Sim) clusterNetworkOK(c *Cluster) (subnetAZs int, rulesOK bool) {
-	for az, id := range c.SubnetMapping {
+	for _, id := range c.SubnetMapping {
 		if n := s.subnet(id); n != nil && !n.Deleted {
-			_ = az
 			subnetAZs++
 		}
 	}

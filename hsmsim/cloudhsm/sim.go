@@ -203,7 +203,6 @@ func (s *Sim) Settle(now time.Time) bool {
 }
 
 func (s *Sim) finishCluster(c *Cluster) {
-	at := c.Until
 	c.Until = time.Time{}
 	c.StateMessage = ""
 	switch c.State {
@@ -218,7 +217,6 @@ func (s *Sim) finishCluster(c *Cluster) {
 	case StateDeleteInProgress:
 		c.State = StateDeleted
 		s.deleteSecurityGroup(c.SecurityGroup)
-		_ = at
 	}
 }
 

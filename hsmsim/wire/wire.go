@@ -42,17 +42,6 @@ func Errorf(typ, format string, args ...any) *Error {
 	return &Error{Type: typ, Message: fmt.Sprintf(format, args...), Status: 400}
 }
 
-// Serialization is the error AWS front ends send for a body that is not
-// JSON, or whose members have the wrong JSON type.
-func Serialization(err error) *Error {
-	msg := "Malformed request body"
-	var se interface{ Error() string }
-	if errors.As(err, &se) && err != nil {
-		msg = "Malformed request body: " + err.Error()
-	}
-	return &Error{Type: "SerializationException", Message: msg, Status: 400}
-}
-
 // Validator collects constraint violations in the order the members are
 // checked and renders them the way AWS does:
 //
