@@ -168,6 +168,10 @@ func (s *Sim) createCluster(now time.Time, in createClusterInput) (any, error) {
 			cp := *u
 			c.Users = append(c.Users, &cp)
 		}
+		c.Keys = copyKeys(src.Keys)
+		for _, k := range c.Keys {
+			c.NextHandle = max(c.NextHandle, k.Handle)
+		}
 	}
 	sg := &SecurityGroup{ID: "sg-" + s.hex(17), Name: "cloudhsm-" + c.ID + "-sg", VpcID: vpc,
 		Description: "Security group for CloudHSM cluster " + c.ID, Inbound: true, Outbound: true}

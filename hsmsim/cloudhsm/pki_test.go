@@ -23,7 +23,7 @@ var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func decodeJSON(b []byte, v any) error { return json.Unmarshal(b, v) }
 
-func invoke(t *testing.T, s *Sim, now time.Time, op string, req any) (any, error) {
+func invoke(t testing.TB, s *Sim, now time.Time, op string, req any) (any, error) {
 	t.Helper()
 	body, _ := json.Marshal(req)
 	return s.Invoke(now, op, body, decodeJSON)
@@ -31,7 +31,7 @@ func invoke(t *testing.T, s *Sim, now time.Time, op string, req any) (any, error
 
 // uninitialized returns a simulator with one cluster whose first HSM is
 // active, so that it has a CSR to sign.
-func uninitialized(t *testing.T) (*Sim, *Cluster, time.Time) {
+func uninitialized(t testing.TB) (*Sim, *Cluster, time.Time) {
 	t.Helper()
 	s := New("us-east-1", "111122223333", mrand.NewChaCha8([32]byte{1}))
 	out, err := invoke(t, s, t0, "CreateCluster", map[string]any{"HsmType": "hsm1.medium", "SubnetIds": []string{"subnet-0a000001", "subnet-0a000002"}})

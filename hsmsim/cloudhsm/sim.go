@@ -1,7 +1,8 @@
 // Package cloudhsm is a software AWS CloudHSM: clusters with their life
 // cycle, HSMs in Availability Zones, the private subnets and security groups
-// they live in, cluster certificates, backups, and crypto users with
-// passwords, login sessions and lockout.
+// they live in, cluster certificates, backups, crypto users with
+// passwords, login sessions and lockout, and the AES key objects KMS
+// creates as kmsuser for the KMS keys of a CloudHSM key store.
 //
 // It serves the CloudHSM v2 API subset a sandbox needs ([Sim.Invoke] with
 // CreateCluster, DescribeClusters, InitializeCluster, CreateHsm, DeleteHsm,
@@ -93,6 +94,8 @@ type Cluster struct {
 	HSMs           []*HSM            `json:"hsms"`
 	PKI            PKI               `json:"pki"`
 	Users          []*User           `json:"users"`
+	Keys           []*Key            `json:"keys,omitempty"`
+	NextHandle     uint64            `json:"nextHandle,omitempty"` // the last key handle allocated; 0 before the first
 	Tags           []Tag             `json:"tags,omitempty"`
 	Retention      RetentionPolicy   `json:"retention"`
 }
@@ -124,6 +127,7 @@ type Backup struct {
 	Mode      string    `json:"mode"`
 	PKI       PKI       `json:"pki"`
 	Users     []*User   `json:"users"`
+	Keys      []*Key    `json:"keys,omitempty"`
 }
 
 // Tag is a CloudHSM resource tag.
@@ -257,7 +261,7 @@ func (s *Sim) backup(c *Cluster, at time.Time) {
 		users[i] = &cp
 	}
 	s.st.Backups = append(s.st.Backups, &Backup{ID: "backup-" + s.base32(11), ClusterID: c.ID,
-		Created: at, HsmType: c.HsmType, Mode: c.Mode, PKI: c.PKI, Users: users})
+		Created: at, HsmType: c.HsmType, Mode: c.Mode, PKI: c.PKI, Users: users, Keys: copyKeys(c.Keys)})
 }
 
 func (s *Sim) activeHSMs(c *Cluster) (count, azs int) {

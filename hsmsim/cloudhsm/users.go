@@ -68,6 +68,8 @@ var simulatorOps = map[string]func(s *Sim, now time.Time, body []byte, decode fu
 	"DescribeCryptoUsers":        (*Sim).simDescribeUsers,
 	"DescribeNetwork":            (*Sim).simDescribeNetwork,
 	"DescribeClusterTrustAnchor": (*Sim).simDescribeTrustAnchor,
+	"ListHsmKeys":                (*Sim).simListHsmKeys,
+	"DeleteHsmKey":               (*Sim).simDeleteHsmKey,
 	"DeleteSubnet":               (*Sim).simDeleteSubnet,
 	"SetSubnetFreeAddresses":     (*Sim).simSetFreeAddresses,
 	"RevokeSecurityGroupRule":    (*Sim).simRevokeRule,
@@ -86,9 +88,10 @@ func SimulatorOperations() []string {
 }
 
 // MutatingSimulatorOperation reports whether a simulator operation can
-// change state (everything but the Describe* ones).
+// change state (everything but the Describe* ones and ListHsmKeys).
 func MutatingSimulatorOperation(name string) bool {
-	return name != "DescribeCryptoUsers" && name != "DescribeNetwork" && name != "DescribeClusterTrustAnchor"
+	return name != "DescribeCryptoUsers" && name != "DescribeNetwork" && name != "DescribeClusterTrustAnchor" &&
+		name != "ListHsmKeys"
 }
 
 var passwordUsernamePattern = wire.Pattern(`[a-zA-Z0-9_]{1,31}`)
@@ -331,11 +334,18 @@ func (s *Sim) simDescribeUsers(now time.Time, body []byte, decode func([]byte, a
 		LoggedInByKms       string `json:"LoggedInByKms,omitempty"`
 		LockedOut           bool
 		FailedLoginAttempts int
+		KeyCount            int `json:"KeyCount,omitempty"` // key objects the user owns
 	}
 	out := struct{ Users []userView }{Users: []userView{}}
 	for _, u := range c.Users {
+		owned := 0
+		for _, k := range c.Keys {
+			if k.Owner == u.Username {
+				owned++
+			}
+		}
 		out.Users = append(out.Users, userView{Username: u.Username, Role: u.Role, LoggedIn: u.LoggedIn,
-			LoggedInByKms: u.KMSSession, LockedOut: u.LockedOut(), FailedLoginAttempts: u.FailedLogins})
+			LoggedInByKms: u.KMSSession, LockedOut: u.LockedOut(), FailedLoginAttempts: u.FailedLogins, KeyCount: owned})
 	}
 	return out, nil
 }
