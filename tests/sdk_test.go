@@ -57,14 +57,20 @@ type sdkEnv struct {
 
 func sdkStart(t *testing.T) *sdkEnv {
 	t.Helper()
+	e := engine.New(engine.Config{ClockSpeed: 1}, time.Now())
+	ts := httptest.NewServer(server.New(server.Config{Backend: server.Native(e)}))
+	t.Cleanup(ts.Close)
+	return sdkConnect(t, ts.URL, ts.Client())
+}
+
+// sdkConnect returns SDK clients for the sandbox whose endpoint URL is url
+// (what --endpoint-url would be given); hc makes the Simulator calls.
+func sdkConnect(t *testing.T, url string, hc *http.Client) *sdkEnv {
+	t.Helper()
 	// Keep the user's ~/.aws out of it; the CA-bundle variables stay as they are.
 	missing := filepath.Join(t.TempDir(), "no-such-aws-file")
 	t.Setenv("AWS_CONFIG_FILE", missing)
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", missing)
-
-	e := engine.New(engine.Config{ClockSpeed: 1}, time.Now())
-	ts := httptest.NewServer(server.New(server.Config{Backend: server.Native(e)}))
-	t.Cleanup(ts.Close)
 
 	ctx := context.Background()
 	cfg, err := config.LoadDefaultConfig(ctx,
@@ -75,9 +81,9 @@ func sdkStart(t *testing.T) *sdkEnv {
 		t.Fatalf("LoadDefaultConfig: %v", err)
 	}
 	return &sdkEnv{
-		t: t, ctx: ctx, url: ts.URL, http: ts.Client(),
-		kms: kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = aws.String(ts.URL) }),
-		hsm: cloudhsmv2.NewFromConfig(cfg, func(o *cloudhsmv2.Options) { o.BaseEndpoint = aws.String(ts.URL) }),
+		t: t, ctx: ctx, url: url, http: hc,
+		kms: kms.NewFromConfig(cfg, func(o *kms.Options) { o.BaseEndpoint = aws.String(url) }),
+		hsm: cloudhsmv2.NewFromConfig(cfg, func(o *cloudhsmv2.Options) { o.BaseEndpoint = aws.String(url) }),
 	}
 }
 
@@ -356,8 +362,10 @@ var (
 // SDKs: a cluster with HSMs in two AZs, initialized with a CA made here,
 // then a key store created, described, connected, failed by an injected
 // NETWORK_ERRORS fault, reconnected, updated, disconnected and deleted.
-func TestSDKCloudHSMKeyStoreLifecycle(t *testing.T) {
-	s := sdkStart(t)
+func TestSDKCloudHSMKeyStoreLifecycle(t *testing.T) { testSDKCloudHSMKeyStoreLifecycle(t, sdkStart(t)) }
+
+// testSDKCloudHSMKeyStoreLifecycle is the test's body, for any endpoint (see worker_test.go).
+func testSDKCloudHSMKeyStoreLifecycle(t *testing.T, s *sdkEnv) {
 	ctx := s.ctx
 
 	created, err := s.hsm.CreateCluster(ctx, &cloudhsmv2.CreateClusterInput{
@@ -525,8 +533,10 @@ func TestSDKCloudHSMKeyStoreLifecycle(t *testing.T) {
 // CloudHSM operations raise reaches a Go program as the SDK's typed error
 // (matched with errors.As, with a message), and ValidationException as a
 // generic smithy.APIError with AWS's message.
-func TestSDKTypedErrors(t *testing.T) {
-	s := sdkStart(t)
+func TestSDKTypedErrors(t *testing.T) { testSDKTypedErrors(t, sdkStart(t)) }
+
+// testSDKTypedErrors is the test's body, for any endpoint (see worker_test.go).
+func testSDKTypedErrors(t *testing.T, s *sdkEnv) {
 	ctx := s.ctx
 	cs := s.clusters(11)
 	const unknownStore = "cks-0123456789abcdef0"
@@ -687,8 +697,10 @@ func TestSDKTypedErrors(t *testing.T) {
 
 // TestSDKDescribePaginator pages through five stores two at a time with
 // the SDK's paginator, which follows NextMarker until it is absent.
-func TestSDKDescribePaginator(t *testing.T) {
-	s := sdkStart(t)
+func TestSDKDescribePaginator(t *testing.T) { testSDKDescribePaginator(t, sdkStart(t)) }
+
+// testSDKDescribePaginator is the test's body, for any endpoint (see worker_test.go).
+func testSDKDescribePaginator(t *testing.T, s *sdkEnv) {
 	var want []string
 	for i, c := range s.clusters(5) {
 		want = append(want, s.createStore(fmt.Sprintf("paged-%d", i), c))
@@ -745,8 +757,10 @@ func TestSDKDescribePaginator(t *testing.T) {
 // password proves itself by connecting), UpdateCustomKeyStore's members
 // each take effect, and CreateCluster's optional members come back from
 // DescribeClusters.
-func TestSDKRequestRoundTrip(t *testing.T) {
-	s := sdkStart(t)
+func TestSDKRequestRoundTrip(t *testing.T) { testSDKRequestRoundTrip(t, sdkStart(t)) }
+
+// testSDKRequestRoundTrip is the test's body, for any endpoint (see worker_test.go).
+func testSDKRequestRoundTrip(t *testing.T, s *sdkEnv) {
 	ctx := s.ctx
 	cs := s.clusters(1)
 	c := cs[0]
