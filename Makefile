@@ -13,7 +13,7 @@ WASMENV  := GOOS=wasip1 GOARCH=wasm
 SITE     := dist
 SHIM     := web/node_modules/@bjorn3/browser_wasi_shim/dist
 
-.PHONY: run wasm npm site test test-go fuzz check deps bench clean
+.PHONY: run wasm npm site worker worker-assets worker-dev test test-go fuzz check deps bench clean
 
 ## run: build the site, then serve it and the local endpoint on $(ADDR) (ENGINE=wasm runs the engine inside engine.wasm)
 run: site
@@ -48,6 +48,28 @@ site: wasm npm
 			-exec zstd -19 -q -f {} -o {}.zst \; ; \
 		echo "$(SITE)/engine.wasm.zst: $$(wc -c < $(SITE)/engine.wasm.zst) bytes"; \
 	else echo "zstd not installed: serving gzip only (make deps installs it)"; fi
+
+# The Cloudflare Worker (web/worker): wrangler from web/node_modules, offline (no metrics, error
+# reports or Request.cf fetch).
+WORKER_PORT  ?= 8787
+WORKER_STATE ?= .keystorelab/wrangler
+WRANGLER := WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false CLOUDFLARE_CF_FETCH_ENABLED=false \
+	$(CURDIR)/web/node_modules/.bin/wrangler
+
+## worker: build the Cloudflare Worker (the site as static assets, engine.wasm) and bundle it into build/worker/bundle, without deploying
+worker: worker-assets
+	cd web/worker && $(WRANGLER) deploy --dry-run --outdir $(CURDIR)/build/worker/bundle
+	@ls -l build/worker/bundle
+
+# worker-assets: dist/ without its .gz and .zst siblings (Cloudflare compresses by itself)
+worker-assets: site
+	rm -rf build/worker/assets
+	mkdir -p build/worker && cp -R $(SITE) build/worker/assets
+	find build/worker/assets \( -name '*.gz' -o -name '*.zst' \) -delete
+
+## worker-dev: run the Worker locally under wrangler dev on 127.0.0.1:$(WORKER_PORT), offline; sandboxes are kept in $(WORKER_STATE)
+worker-dev: worker-assets
+	cd web/worker && $(WRANGLER) dev --ip 127.0.0.1 --port $(WORKER_PORT) --persist-to $(CURDIR)/$(WORKER_STATE)
 
 ## test: everything CI runs
 test: deps check site test-go fuzz
