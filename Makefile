@@ -106,11 +106,12 @@ fuzz:
 	$(GO) test ./engine -run '^$$' -fuzz '^FuzzHandle$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./hsmsim/xks -run '^$$' -fuzz '^FuzzServe$$' -fuzztime $(FUZZTIME)
 
-## bench: benchmarks of the engine natively and inside engine.wasm under wazero, then the site's first visit in Chromium
-bench: site
+## bench: benchmarks of the engine natively and inside engine.wasm under wazero, the site's first visit in Chromium, then the hosted sandbox's requests under wrangler dev
+bench: site worker-assets
 	KEYSTORELAB_WASM=$(CURDIR)/$(WASM) $(GO) test ./tests -run '^$$' -bench . -benchmem -count 3
 	$(GO) build -o build/keystorelab ./web/cmd/keystorelab
 	KEYSTORELAB_SERVER=$(CURDIR)/build/keystorelab KEYSTORELAB_SITE=$(CURDIR)/$(SITE) node web/e2e/measure.mjs
+	node web/worker/measure.mjs
 
 clean:
 	rm -rf build dist .keystorelab tests/output
