@@ -8,7 +8,8 @@ package site
 import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
-// Console is the console page: one view per route (#/keystores,
+// Console is the console page: one view per route (#/keys, #/keys/create,
+// #/keys/<key ID>, #/keystores,
 // #/keystores/create, #/keystores/<id>, #/keystores/<id>/edit, #/clusters,
 // #/simulator, #/troubleshoot/<CODE>), the API activity panel and a live
 // region. console.js shows the view the location's hash names.
@@ -41,7 +42,31 @@ func Console(m ConsoleModel) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<section data-view=\"keystores\" aria-labelledby=\"ks-title\" hidden>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<section data-view=\"keys\" aria-labelledby=\"keys-title\" hidden>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = KeysView().Render(ctx, templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</section><section data-view=\"key-create\" aria-labelledby=\"key-create-title\" hidden>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = CreateKeyWizard().Render(ctx, templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "</section><section data-view=\"key-detail\" aria-labelledby=\"key-detail-title\" hidden>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = KeyDetailView().Render(ctx, templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "</section><section data-view=\"keystores\" aria-labelledby=\"ks-title\" hidden>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -49,7 +74,7 @@ func Console(m ConsoleModel) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</section><section data-view=\"create\" aria-labelledby=\"create-title\" hidden>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "</section><section data-view=\"create\" aria-labelledby=\"create-title\" hidden>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -57,7 +82,7 @@ func Console(m ConsoleModel) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "</section><section data-view=\"create-external\" aria-labelledby=\"xks-create-title\" hidden>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "</section><section data-view=\"create-external\" aria-labelledby=\"xks-create-title\" hidden>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -65,7 +90,7 @@ func Console(m ConsoleModel) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "</section><section data-view=\"detail\" aria-labelledby=\"detail-title\" hidden>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "</section><section data-view=\"detail\" aria-labelledby=\"detail-title\" hidden>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -73,7 +98,7 @@ func Console(m ConsoleModel) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "</section><section data-view=\"edit\" aria-labelledby=\"edit-title\" hidden>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "</section><section data-view=\"edit\" aria-labelledby=\"edit-title\" hidden>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -81,7 +106,7 @@ func Console(m ConsoleModel) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "</section><section data-view=\"edit-external\" aria-labelledby=\"xks-edit-title\" hidden>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "</section><section data-view=\"edit-external\" aria-labelledby=\"xks-edit-title\" hidden>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -89,7 +114,7 @@ func Console(m ConsoleModel) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "</section><section data-view=\"clusters\" aria-labelledby=\"clusters-title\" hidden>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "</section><section data-view=\"clusters\" aria-labelledby=\"clusters-title\" hidden>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -97,7 +122,7 @@ func Console(m ConsoleModel) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "</section><section data-view=\"simulator\" aria-labelledby=\"sim-title\" hidden>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "</section><section data-view=\"simulator\" aria-labelledby=\"sim-title\" hidden>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -109,7 +134,11 @@ func Console(m ConsoleModel) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "</section><section data-view=\"troubleshoot\" aria-labelledby=\"ts-title\" hidden>")
+		templ_7745c5c3_Err = HsmKeysPanel().Render(ctx, templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "</section><section data-view=\"troubleshoot\" aria-labelledby=\"ts-title\" hidden>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -121,7 +150,7 @@ func Console(m ConsoleModel) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "</section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "</section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -159,7 +188,7 @@ func KeyStoresView(m ConsoleModel) templ.Component {
 			templ_7745c5c3_Var2 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "<h1 id=\"ks-title\">Custom key stores</h1><div role=\"tablist\" aria-label=\"Custom key store types\"><button type=\"button\" role=\"tab\" id=\"tab-cloudhsm\" aria-controls=\"panel-cloudhsm\" aria-selected=\"true\" data-tab=\"cloudhsm\" data-testid=\"tab-cloudhsm\">AWS CloudHSM key stores</button> <button type=\"button\" role=\"tab\" id=\"tab-external\" aria-controls=\"panel-external\" aria-selected=\"false\" tabindex=\"-1\" data-tab=\"external\" data-testid=\"tab-external\">External key stores</button></div><div role=\"tabpanel\" id=\"panel-cloudhsm\" aria-labelledby=\"tab-cloudhsm\" class=\"panel\"><header><h2>AWS CloudHSM key stores</h2><div class=\"toolbar\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "<h1 id=\"ks-title\">Custom key stores</h1><div role=\"tablist\" aria-label=\"Custom key store types\"><button type=\"button\" role=\"tab\" id=\"tab-cloudhsm\" aria-controls=\"panel-cloudhsm\" aria-selected=\"true\" data-tab=\"cloudhsm\" data-testid=\"tab-cloudhsm\">AWS CloudHSM key stores</button> <button type=\"button\" role=\"tab\" id=\"tab-external\" aria-controls=\"panel-external\" aria-selected=\"false\" tabindex=\"-1\" data-tab=\"external\" data-testid=\"tab-external\">External key stores</button></div><div role=\"tabpanel\" id=\"panel-cloudhsm\" aria-labelledby=\"tab-cloudhsm\" class=\"panel\"><header><h2>AWS CloudHSM key stores</h2><div class=\"toolbar\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -167,7 +196,7 @@ func KeyStoresView(m ConsoleModel) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "<a class=\"button primary\" href=\"#/keystores/create\" data-testid=\"create-store\">Create key store</a>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "<a class=\"button primary\" href=\"#/keystores/create\" data-testid=\"create-store\">Create key store</a>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -175,7 +204,7 @@ func KeyStoresView(m ConsoleModel) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "</div></header><div data-bind=\"stores\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "</div></header><div data-bind=\"stores\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -183,7 +212,7 @@ func KeyStoresView(m ConsoleModel) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "</div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "</div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -191,7 +220,7 @@ func KeyStoresView(m ConsoleModel) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "</div><div role=\"tabpanel\" id=\"panel-external\" aria-labelledby=\"tab-external\" class=\"panel\" hidden><div data-bind=\"stores\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "</div><div role=\"tabpanel\" id=\"panel-external\" aria-labelledby=\"tab-external\" class=\"panel\" hidden><div data-bind=\"stores\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -199,7 +228,7 @@ func KeyStoresView(m ConsoleModel) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "</div></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "</div></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -229,7 +258,7 @@ func CreateStoreForm() templ.Component {
 			templ_7745c5c3_Var3 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "<p class=\"crumbs\"><a href=\"#/keystores\">Custom key stores</a> › Create AWS CloudHSM key store</p><h1 id=\"create-title\">Create AWS CloudHSM key store</h1>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "<p class=\"crumbs\"><a href=\"#/keystores\">Custom key stores</a> › Create AWS CloudHSM key store</p><h1 id=\"create-title\">Create AWS CloudHSM key store</h1>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -237,7 +266,7 @@ func CreateStoreForm() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "<form id=\"create-form\" class=\"panel\" novalidate data-testid=\"create-form\"><fieldset><legend>Key store configuration</legend><div class=\"field\"><label for=\"create-name\">Key store name</label> <input type=\"text\" id=\"create-name\" name=\"CustomKeyStoreName\" maxlength=\"256\" required autocomplete=\"off\" aria-describedby=\"create-name-hint create-name-error\" data-testid=\"create-name\"><p class=\"constraint\" id=\"create-name-hint\">1–256 characters, unique among the key stores in this account and Region.</p><p class=\"field-error\" id=\"create-name-error\" hidden></p></div><div class=\"field\"><label for=\"create-cluster\">AWS CloudHSM cluster</label> <select id=\"create-cluster\" name=\"CloudHsmClusterId\" required aria-describedby=\"create-cluster-hint create-cluster-error\" data-each=\"Clusters\" data-testid=\"create-cluster\"><template><option data-attr-value=\"ClusterId\" data-text=\"Label\"></option></template></select><p class=\"constraint\" id=\"create-cluster-hint\">Clusters that are not already associated with a key store. <a href=\"#/clusters\">Create an AWS CloudHSM cluster</a></p><p class=\"field-error\" id=\"create-cluster-error\" hidden></p></div></fieldset><fieldset><legend>Trust anchor certificate</legend><div class=\"field\"><label for=\"create-cert-file\">Upload the customerCA.crt file you used to initialize the cluster</label> <input type=\"file\" id=\"create-cert-file\" accept=\".crt,.pem,.cer,text/plain\" data-testid=\"create-cert-file\"></div><div class=\"field\"><button type=\"button\" class=\"small\" data-use-init-cert data-testid=\"use-init-cert\">Use the certificate from initialization</button><p class=\"constraint\">The sandbox keeps the trust anchor it made when the cluster was initialized with Simulator.SignClusterCsr.</p></div><div class=\"field\"><label for=\"create-cert\">Certificate (PEM)</label> <textarea id=\"create-cert\" name=\"TrustAnchorCertificate\" maxlength=\"5000\" required aria-describedby=\"create-cert-hint create-cert-error\" data-testid=\"create-cert\"></textarea><p class=\"constraint\" id=\"create-cert-hint\">1–5000 characters.</p><p class=\"field-error\" id=\"create-cert-error\" hidden></p></div></fieldset><fieldset><legend>Password of kmsuser</legend><div class=\"field\"><label for=\"create-password\">kmsuser password</label><div class=\"with-toggle\"><input type=\"password\" id=\"create-password\" name=\"KeyStorePassword\" maxlength=\"32\" required autocomplete=\"off\" aria-describedby=\"create-password-hint create-password-error\" data-testid=\"create-password\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "<form id=\"create-form\" class=\"panel\" novalidate data-testid=\"create-form\"><fieldset><legend>Key store configuration</legend><div class=\"field\"><label for=\"create-name\">Key store name</label> <input type=\"text\" id=\"create-name\" name=\"CustomKeyStoreName\" maxlength=\"256\" required autocomplete=\"off\" aria-describedby=\"create-name-hint create-name-error\" data-testid=\"create-name\"><p class=\"constraint\" id=\"create-name-hint\">1–256 characters, unique among the key stores in this account and Region.</p><p class=\"field-error\" id=\"create-name-error\" hidden></p></div><div class=\"field\"><label for=\"create-cluster\">AWS CloudHSM cluster</label> <select id=\"create-cluster\" name=\"CloudHsmClusterId\" required aria-describedby=\"create-cluster-hint create-cluster-error\" data-each=\"Clusters\" data-testid=\"create-cluster\"><template><option data-attr-value=\"ClusterId\" data-text=\"Label\"></option></template></select><p class=\"constraint\" id=\"create-cluster-hint\">Clusters that are not already associated with a key store. <a href=\"#/clusters\">Create an AWS CloudHSM cluster</a></p><p class=\"field-error\" id=\"create-cluster-error\" hidden></p></div></fieldset><fieldset><legend>Trust anchor certificate</legend><div class=\"field\"><label for=\"create-cert-file\">Upload the customerCA.crt file you used to initialize the cluster</label> <input type=\"file\" id=\"create-cert-file\" accept=\".crt,.pem,.cer,text/plain\" data-testid=\"create-cert-file\"></div><div class=\"field\"><button type=\"button\" class=\"small\" data-use-init-cert data-testid=\"use-init-cert\">Use the certificate from initialization</button><p class=\"constraint\">The sandbox keeps the trust anchor it made when the cluster was initialized with Simulator.SignClusterCsr.</p></div><div class=\"field\"><label for=\"create-cert\">Certificate (PEM)</label> <textarea id=\"create-cert\" name=\"TrustAnchorCertificate\" maxlength=\"5000\" required aria-describedby=\"create-cert-hint create-cert-error\" data-testid=\"create-cert\"></textarea><p class=\"constraint\" id=\"create-cert-hint\">1–5000 characters.</p><p class=\"field-error\" id=\"create-cert-error\" hidden></p></div></fieldset><fieldset><legend>Password of kmsuser</legend><div class=\"field\"><label for=\"create-password\">kmsuser password</label><div class=\"with-toggle\"><input type=\"password\" id=\"create-password\" name=\"KeyStorePassword\" maxlength=\"32\" required autocomplete=\"off\" aria-describedby=\"create-password-hint create-password-error\" data-testid=\"create-password\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -245,7 +274,7 @@ func CreateStoreForm() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "</div><p class=\"constraint\" id=\"create-password-hint\">The current password of the kmsuser crypto user in the cluster: 7–32 characters.</p><p class=\"field-error\" id=\"create-password-error\" hidden></p></div></fieldset><div class=\"actions\"><a class=\"button\" href=\"#/keystores\">Cancel</a> <button type=\"submit\" class=\"primary\" data-testid=\"create-submit\">Create key store</button></div></form>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "</div><p class=\"constraint\" id=\"create-password-hint\">The current password of the kmsuser crypto user in the cluster: 7–32 characters.</p><p class=\"field-error\" id=\"create-password-error\" hidden></p></div></fieldset><div class=\"actions\"><a class=\"button\" href=\"#/keystores\">Cancel</a> <button type=\"submit\" class=\"primary\" data-testid=\"create-submit\">Create key store</button></div></form>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -276,7 +305,7 @@ func EditStoreForm(m ConsoleModel) templ.Component {
 			templ_7745c5c3_Var4 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "<p class=\"crumbs\"><a href=\"#/keystores\">Custom key stores</a> › Edit</p><h1 id=\"edit-title\">Edit key store <span data-text=\"Name\" data-bind=\"edit-title\"></span></h1>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "<p class=\"crumbs\"><a href=\"#/keystores\">Custom key stores</a> › Edit</p><h1 id=\"edit-title\">Edit key store <span data-text=\"Name\" data-bind=\"edit-title\"></span></h1>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -284,46 +313,46 @@ func EditStoreForm(m ConsoleModel) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "<form id=\"edit-form\" class=\"panel\" novalidate data-testid=\"edit-form\"><p class=\"hint\" data-bind=\"edit-state\">Connection state: <strong data-text=\"State\"></strong></p><fieldset data-allowed-states=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "<form id=\"edit-form\" class=\"panel\" novalidate data-testid=\"edit-form\"><p class=\"hint\" data-bind=\"edit-state\">Connection state: <strong data-text=\"State\"></strong></p><fieldset data-allowed-states=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var5 string
 		templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(m.States("UpdateCustomKeyStore.NewCustomKeyStoreName"))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/console.templ`, Line: 141, Col: 88}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/console.templ`, Line: 152, Col: 88}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var5))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "\"><legend>Key store name</legend><div class=\"field\"><label for=\"edit-name\">New key store name</label> <input type=\"text\" id=\"edit-name\" maxlength=\"256\" autocomplete=\"off\" aria-describedby=\"edit-name-hint edit-name-error\" data-testid=\"edit-name\"><p class=\"constraint\" id=\"edit-name-hint\">1–256 characters. Allowed in every connection state.</p><p class=\"field-error\" id=\"edit-name-error\" hidden></p></div></fieldset><fieldset data-allowed-states=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "\"><legend>Key store name</legend><div class=\"field\"><label for=\"edit-name\">New key store name</label> <input type=\"text\" id=\"edit-name\" maxlength=\"256\" autocomplete=\"off\" aria-describedby=\"edit-name-hint edit-name-error\" data-testid=\"edit-name\"><p class=\"constraint\" id=\"edit-name-hint\">1–256 characters. Allowed in every connection state.</p><p class=\"field-error\" id=\"edit-name-error\" hidden></p></div></fieldset><fieldset data-allowed-states=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var6 string
 		templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs(m.States("UpdateCustomKeyStore.CloudHsmClusterId"))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/console.templ`, Line: 150, Col: 84}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/console.templ`, Line: 161, Col: 84}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var6))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "\" aria-describedby=\"edit-needs-disconnect\"><legend>AWS CloudHSM cluster</legend><div class=\"field\"><label for=\"edit-cluster\">Cluster</label> <select id=\"edit-cluster\" data-each=\"Clusters\" data-testid=\"edit-cluster\"><template><option data-attr-value=\"ClusterId\" data-text=\"Label\"></option></template></select><p class=\"constraint\">A cluster that shares backup history with the current one.</p></div></fieldset><fieldset data-allowed-states=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "\" aria-describedby=\"edit-needs-disconnect\"><legend>AWS CloudHSM cluster</legend><div class=\"field\"><label for=\"edit-cluster\">Cluster</label> <select id=\"edit-cluster\" data-each=\"Clusters\" data-testid=\"edit-cluster\"><template><option data-attr-value=\"ClusterId\" data-text=\"Label\"></option></template></select><p class=\"constraint\">A cluster that shares backup history with the current one.</p></div></fieldset><fieldset data-allowed-states=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var7 string
 		templ_7745c5c3_Var7, templ_7745c5c3_Err = templ.JoinStringErrs(m.States("UpdateCustomKeyStore.KeyStorePassword"))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/console.templ`, Line: 162, Col: 83}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/console.templ`, Line: 173, Col: 83}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var7))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "\" aria-describedby=\"edit-needs-disconnect\"><legend>Password of kmsuser</legend><div class=\"field\"><label for=\"edit-password\">kmsuser password</label><div class=\"with-toggle\"><input type=\"password\" id=\"edit-password\" maxlength=\"32\" autocomplete=\"off\" aria-describedby=\"edit-password-hint edit-password-error\" data-testid=\"edit-password\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "\" aria-describedby=\"edit-needs-disconnect\"><legend>Password of kmsuser</legend><div class=\"field\"><label for=\"edit-password\">kmsuser password</label><div class=\"with-toggle\"><input type=\"password\" id=\"edit-password\" maxlength=\"32\" autocomplete=\"off\" aria-describedby=\"edit-password-hint edit-password-error\" data-testid=\"edit-password\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -331,7 +360,7 @@ func EditStoreForm(m ConsoleModel) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "</div><p class=\"constraint\" id=\"edit-password-hint\">Tells AWS KMS the current kmsuser password (7–32 characters); it does not change the password in the cluster. Leave empty to keep it.</p><p class=\"field-error\" id=\"edit-password-error\" hidden></p></div></fieldset><p class=\"hint\" id=\"edit-needs-disconnect\" data-testid=\"edit-needs-disconnect\" hidden>The cluster and the kmsuser password can be changed only while the key store is DISCONNECTED.</p><div class=\"actions\"><a class=\"button\" data-bind=\"edit-cancel\" data-attr-href=\"Href\">Cancel</a> <button type=\"submit\" class=\"primary\" data-testid=\"edit-submit\">Save</button></div></form>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, "</div><p class=\"constraint\" id=\"edit-password-hint\">Tells AWS KMS the current kmsuser password (7–32 characters); it does not change the password in the cluster. Leave empty to keep it.</p><p class=\"field-error\" id=\"edit-password-error\" hidden></p></div></fieldset><p class=\"hint\" id=\"edit-needs-disconnect\" data-testid=\"edit-needs-disconnect\" hidden>The cluster and the kmsuser password can be changed only while the key store is DISCONNECTED.</p><div class=\"actions\"><a class=\"button\" data-bind=\"edit-cancel\" data-attr-href=\"Href\">Cancel</a> <button type=\"submit\" class=\"primary\" data-testid=\"edit-submit\">Save</button></div></form>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -361,59 +390,59 @@ func DetailView(m ConsoleModel) templ.Component {
 			templ_7745c5c3_Var8 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "<div data-bind=\"detail\"><p class=\"crumbs\"><a href=\"#/keystores\">Custom key stores</a> › <span data-text=\"Name\"></span></p><div class=\"panel\" data-show=\"Missing\" data-testid=\"detail-missing\"><p>This key store does not exist in the sandbox (any more).</p></div><div data-hide=\"Missing\"><h1 id=\"detail-title\" data-text=\"Name\" data-testid=\"detail-title\"></h1><div class=\"toolbar spaced\"><button type=\"button\" data-action=\"connect\" data-allowed-states=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "<div data-bind=\"detail\"><p class=\"crumbs\"><a href=\"#/keystores\">Custom key stores</a> › <span data-text=\"Name\"></span></p><div class=\"panel\" data-show=\"Missing\" data-testid=\"detail-missing\"><p>This key store does not exist in the sandbox (any more).</p></div><div data-hide=\"Missing\"><h1 id=\"detail-title\" data-text=\"Name\" data-testid=\"detail-title\"></h1><div class=\"toolbar spaced\"><button type=\"button\" data-action=\"connect\" data-allowed-states=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var9 string
 		templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(m.States("ConnectCustomKeyStore"))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/console.templ`, Line: 192, Col: 103}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/console.templ`, Line: 203, Col: 103}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var9))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "\" data-testid=\"detail-connect\">Connect</button> <button type=\"button\" data-action=\"disconnect\" data-allowed-states=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "\" data-testid=\"detail-connect\">Connect</button> <button type=\"button\" data-action=\"disconnect\" data-allowed-states=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var10 string
 		templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs(m.States("DisconnectCustomKeyStore"))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/console.templ`, Line: 193, Col: 109}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/console.templ`, Line: 204, Col: 109}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var10))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, "\" data-testid=\"detail-disconnect\">Disconnect</button> <button type=\"button\" data-action=\"edit\" data-allowed-states=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, "\" data-testid=\"detail-disconnect\">Disconnect</button> <button type=\"button\" data-action=\"edit\" data-allowed-states=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var11 string
 		templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(m.editStates())
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/console.templ`, Line: 194, Col: 81}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/console.templ`, Line: 205, Col: 81}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var11))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "\" data-testid=\"detail-edit\">Edit</button> <button type=\"button\" data-action=\"delete\" data-allowed-states=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, "\" data-testid=\"detail-edit\">Edit</button> <button type=\"button\" data-action=\"delete\" data-allowed-states=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var12 string
 		templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(m.States("DeleteCustomKeyStore"))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/console.templ`, Line: 195, Col: 101}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/console.templ`, Line: 206, Col: 101}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var12))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "\" data-testid=\"detail-delete\">Delete</button></div><section class=\"panel\" aria-labelledby=\"detail-general\"><h2 id=\"detail-general\">General configuration</h2><dl class=\"kv\" data-testid=\"detail-general\"><div><dt>Custom key store ID</dt><dd class=\"mono\" data-text=\"ID\" data-testid=\"detail-id\"></dd></div><div><dt>Custom key store name</dt><dd data-text=\"Name\" data-testid=\"detail-name\"></dd></div><div><dt>Custom key store type</dt><dd data-text=\"TypeLabel\" data-testid=\"detail-type\"></dd></div><div><dt>Creation date</dt><dd data-text=\"Created\" data-testid=\"detail-created\"></dd></div><div><dt>Connection state</dt><dd>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "\" data-testid=\"detail-delete\">Delete</button></div><section class=\"panel\" aria-labelledby=\"detail-general\"><h2 id=\"detail-general\">General configuration</h2><dl class=\"kv\" data-testid=\"detail-general\"><div><dt>Custom key store ID</dt><dd class=\"mono\" data-text=\"ID\" data-testid=\"detail-id\"></dd></div><div><dt>Custom key store name</dt><dd data-text=\"Name\" data-testid=\"detail-name\"></dd></div><div><dt>Custom key store type</dt><dd data-text=\"TypeLabel\" data-testid=\"detail-type\"></dd></div><div><dt>Creation date</dt><dd data-text=\"Created\" data-testid=\"detail-created\"></dd></div><div><dt>Connection state</dt><dd>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -421,7 +450,7 @@ func DetailView(m ConsoleModel) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, "</dd></div></dl></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 35, "</dd></div></dl></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -429,7 +458,19 @@ func DetailView(m ConsoleModel) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, "<section class=\"panel\" aria-labelledby=\"detail-cluster\" data-hide=\"External\"><h2 id=\"detail-cluster\">AWS CloudHSM cluster</h2><dl class=\"kv\"><div><dt>AWS CloudHSM cluster ID</dt><dd class=\"mono\"><a href=\"#/clusters\" data-text=\"ClusterId\" data-testid=\"detail-cluster-id\"></a></dd></div><div><dt>Number of HSMs</dt><dd data-text=\"HsmCount\" data-testid=\"detail-hsms\"></dd></div></dl></section></div></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 36, "<section class=\"panel\" aria-labelledby=\"detail-cluster\" data-hide=\"External\"><h2 id=\"detail-cluster\">AWS CloudHSM cluster</h2><dl class=\"kv\"><div><dt>AWS CloudHSM cluster ID</dt><dd class=\"mono\"><a href=\"#/clusters\" data-text=\"ClusterId\" data-testid=\"detail-cluster-id\"></a></dd></div><div><dt>Number of HSMs</dt><dd data-text=\"HsmCount\" data-testid=\"detail-hsms\"></dd></div></dl></section></div></div><div data-detail-extra>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = StoreKeysSection().Render(ctx, templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = MonitoringSection().Render(ctx, templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "</div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -459,7 +500,7 @@ func DeleteDialog() templ.Component {
 			templ_7745c5c3_Var13 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "<dialog id=\"delete-dialog\" aria-labelledby=\"delete-title\" aria-describedby=\"delete-text\" data-testid=\"delete-dialog\"><form method=\"dialog\" data-bind=\"delete\"><h2 id=\"delete-title\">Delete key store <span data-text=\"Name\"></span>?</h2><p id=\"delete-text\">Deleting the key store <strong data-text=\"Name\"></strong> (<span class=\"mono\" data-text=\"ID\"></span>) removes only its AWS KMS metadata: an AWS CloudHSM cluster with its HSMs and users, or an external key store proxy with its external keys, is not touched. This cannot be undone.</p><div class=\"actions\"><button type=\"submit\" value=\"cancel\" data-testid=\"delete-cancel\">Cancel</button> <button type=\"submit\" value=\"delete\" class=\"primary\" data-testid=\"delete-confirm\">Delete</button></div></form></dialog>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "<dialog id=\"delete-dialog\" aria-labelledby=\"delete-title\" aria-describedby=\"delete-text\" data-testid=\"delete-dialog\"><form method=\"dialog\" data-bind=\"delete\"><h2 id=\"delete-title\">Delete key store <span data-text=\"Name\"></span>?</h2><p id=\"delete-text\">Deleting the key store <strong data-text=\"Name\"></strong> (<span class=\"mono\" data-text=\"ID\"></span>) removes only its AWS KMS metadata: an AWS CloudHSM cluster with its HSMs and users, or an external key store proxy with its external keys, is not touched. This cannot be undone.</p><div class=\"actions\"><button type=\"submit\" value=\"cancel\" data-testid=\"delete-cancel\">Cancel</button> <button type=\"submit\" value=\"delete\" class=\"primary\" data-testid=\"delete-confirm\">Delete</button></div></form></dialog>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -73,6 +73,12 @@ func TestGolden(t *testing.T) {
 		{"xks-edit-form", EditExternalStoreForm(m)},
 		{"xks-simulator", XksSimulatorPanel()},
 		{"xks-troubleshoot-section", xksErrorCodeSection(fixedCode())},
+		{"keys", KeysView()},
+		{"key-create-wizard", CreateKeyWizard()},
+		{"key-detail", KeyDetailView()},
+		{"store-keys", StoreKeysSection()},
+		{"monitoring", MonitoringSection()},
+		{"hsm-keys", HsmKeysPanel()},
 		{"layout", Layout(Page{Path: "/x", Title: "Example", Section: "clusters", Body: templ.Raw("<p>body</p>"), Scripts: []string{"/static/x.js"}})},
 	}
 	for _, tt := range tests {

@@ -37,3 +37,8 @@ test("a URL argument goes in --cli-input-json, which AWS CLI v1 does not fetch",
   assert.equal(cliFor("TrentService.CreateCustomKeyStore", body),
     `aws kms create-custom-key-store --cli-input-json '${JSON.stringify(body)}' --endpoint-url http://127.0.0.1:8080`);
 });
+
+test("blobs are decoded into a file the AWS CLI reads with fileb://", () => {
+  assert.equal(cliFor("TrentService.Encrypt", { KeyId: "alias/demo", Plaintext: "SGVsbG8=", EncryptionContext: { purpose: "demo" } }),
+    `aws kms encrypt --key-id alias/demo --plaintext fileb://<(echo SGVsbG8= | base64 -d) --encryption-context '{"purpose":"demo"}' --endpoint-url http://127.0.0.1:8080`);
+});

@@ -6,6 +6,12 @@ export const ENDPOINT = "http://127.0.0.1:8080";
 
 const SERVICES = { TrentService: "kms", BaldrApiService: "cloudhsmv2" };
 
+// Blob members travel base64-encoded in the JSON, but AWS CLI v1 and v2
+// disagree on how to read a blob argument; both read binary from fileb://,
+// so the command decodes the base64 into a file with bash's process
+// substitution.
+const BLOBS = new Set(["Plaintext", "CiphertextBlob"]);
+
 export function kebab(name) {
   return name.replace(/([a-z0-9])([A-Z])/g, "$1-$2").replace(/([A-Z])([A-Z][a-z])/g, "$1-$2").toLowerCase();
 }
@@ -32,6 +38,7 @@ export function cliFor(target, body) {
   for (const [key, value] of Object.entries(body)) {
     const flag = `--${kebab(key)}`;
     if (typeof value === "boolean") parts.push(value ? flag : `--no-${kebab(key)}`);
+    else if (BLOBS.has(key) && typeof value === "string") parts.push(flag, `fileb://<(echo ${shellQuote(value)} | base64 -d)`);
     else if (Array.isArray(value) && value.every((v) => typeof v !== "object")) parts.push(flag, ...value.map((v) => shellQuote(String(v))));
     else if (value !== null && typeof value === "object") parts.push(flag, shellQuote(JSON.stringify(value)));
     else parts.push(flag, shellQuote(String(value)));

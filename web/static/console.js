@@ -2,13 +2,14 @@
 // the JSON an AWS SDK sends; markup comes from templ (site/*.templ), filled
 // by binder.js. This module routes between views and starts everything.
 import { start } from "./engine.js";
-import { $, $$, ui, renderActivity, bannerShownAt, showBanner, run, announce, refresh, onRender, render, busy } from "./ui.js";
+import { $, $$, ui, renderActivity, bannerShownAt, showBanner, run, announce, refresh, onRender, onRefresh, render, busy } from "./ui.js";
 import { renderActions, renderCreate, renderDetail, forgetEdit, renderEdit, storeAction, setupMenu, resetCreateForm, setupCreate, setupEdit } from "./keystores.js";
 import { renderClusters, setupClusters } from "./clusters.js";
 import { renderSimulator, setupSimulator } from "./simulator.js";
 import { renderTroubleshoot, setupTroubleshoot } from "./troubleshoot.js";
 import { setupXks, renderXks, resetXksCreate, forgetXksEdit } from "./xks.js";
 import { setupPrefs } from "./prefs.js";
+import { setupKeys, renderKeys, refreshKeys, refreshHsmKeys, resetWizard } from "./keys.js";
 
 // xksCode routes #/troubleshoot/<CODE> to the external key store entry
 // (xks/<CODE>) when only that one exists, or when both do and the selected
@@ -23,7 +24,17 @@ function xksCode(code) {
 function parseRoute() {
   const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
   const r = { view: "keystores", tab: "cloudhsm" };
-  if (parts[0] === "keystores") {
+  if (parts[0] === "keys") {
+    if (parts[1] === "create") {
+      r.view = "key-create";
+      r.store = parts[2] || "";
+    } else if (parts[1]) {
+      r.view = "key-detail";
+      r.id = parts[1];
+    } else {
+      r.view = "keys";
+    }
+  } else if (parts[0] === "keystores") {
     if (parts[1] === "external") r.tab = "external";
     else if (parts[1] === "create") r.view = "create";
     else if (parts[1] === "create-external") r.view = "create-external";
@@ -43,7 +54,7 @@ function parseRoute() {
 
 function showRoute(moveFocus) {
   const r = parseRoute();
-  const changedView = r.view !== ui.route.view || r.id !== ui.route.id || r.code !== ui.route.code;
+  const changedView = r.view !== ui.route.view || r.id !== ui.route.id || r.code !== ui.route.code || r.store !== ui.route.store;
   ui.route = r;
   if (changedView) {
     // A banner belongs to the view it was shown in, unless it was shown just
@@ -54,7 +65,8 @@ function showRoute(moveFocus) {
   }
   for (const sec of $$("[data-view]")) sec.hidden = sec.dataset.view !== r.view;
   if (r.view === "keystores") selectTab(r.tab, false);
-  const nav = r.view === "keystores" ? `keystores/${r.tab}` : ["create", "create-external", "detail", "edit", "edit-external", "troubleshoot"].includes(r.view) ? "keystores" : r.view;
+  const nav = r.view === "keystores" ? `keystores/${r.tab}` : ["create", "create-external", "detail", "edit", "edit-external", "troubleshoot"].includes(r.view) ? "keystores"
+    : ["key-create", "key-detail"].includes(r.view) ? "keys" : r.view;
   for (const a of $$("[data-nav]")) {
     const cur = a.dataset.nav === nav;
     a.setAttribute("aria-current", cur ? "page" : "false");
@@ -73,8 +85,10 @@ function showRoute(moveFocus) {
   if (r.view !== "edit-external") forgetXksEdit();
   if (r.view === "create-external" && changedView) resetXksCreate();
   if (r.view === "create" && changedView) resetCreateForm();
+  if (r.view === "key-create" && changedView) resetWizard(r.store);
   render();
   if (["simulator", "troubleshoot"].includes(r.view)) refresh({ extra: true });
+  else if (changedView && ["keys", "key-detail", "key-create", "detail"].includes(r.view)) refresh({ quiet: true });
   if (moveFocus && changedView) {
     const h = $(`[data-view="${r.view}"] h1`);
     if (h) {
@@ -85,7 +99,7 @@ function showRoute(moveFocus) {
 }
 
 function selectTab(tab, focus) {
-  for (const t of $$('[role="tab"]')) {
+  for (const t of $$('[role="tab"][data-tab]')) {
     const on = t.dataset.tab === tab;
     t.setAttribute("aria-selected", String(on));
     t.tabIndex = on ? 0 : -1;
@@ -119,12 +133,12 @@ function setupGlobal() {
       await run(banner, "Simulator.AdvanceClock", { Seconds: Number(jump.dataset.jump) });
       await refresh({ quiet: true, extra: ui.route.view === "simulator" });
     }
-    const tab = e.target.closest('[role="tab"]');
+    const tab = e.target.closest('[role="tab"][data-tab]');
     if (tab) location.hash = `#/keystores/${tab.dataset.tab}`;
   });
-  $('[role="tablist"]').addEventListener("keydown", (e) => {
+  $('[role="tablist"][aria-label="Custom key store types"]').addEventListener("keydown", (e) => {
     if (e.key !== "ArrowRight" && e.key !== "ArrowLeft") return;
-    const tabs = $$('[role="tab"]');
+    const tabs = $$('[role="tab"][data-tab]');
     const i = tabs.indexOf(document.activeElement);
     const next = tabs[(i + (e.key === "ArrowRight" ? 1 : -1) + tabs.length) % tabs.length];
     location.hash = `#/keystores/${next.dataset.tab}`;
@@ -178,7 +192,10 @@ async function main() {
   setupSimulator();
   setupTroubleshoot();
   setupXks();
-  for (const fn of [renderActions, renderCreate, renderDetail, renderEdit, renderClusters, renderSimulator, renderTroubleshoot, renderXks]) onRender(fn);
+  setupKeys();
+  for (const fn of [renderActions, renderCreate, renderDetail, renderEdit, renderClusters, renderSimulator, renderTroubleshoot, renderXks, renderKeys]) onRender(fn);
+  onRefresh(refreshKeys);
+  onRefresh(refreshHsmKeys);
   $("[data-loading]").hidden = true;
   await refresh({ quiet: true, extra: true });
   showRoute(false);

@@ -104,12 +104,16 @@ export function confirmDelete(s) {
 
 // setupMenu makes a "Key store actions" menu button work: the CloudHSM
 // tab's by default, or another one (the External key stores tab's).
-export function setupMenu(buttonId = "ks-actions-button", menuId = "ks-actions") {
+// opts.onOpen and opts.onSelect(item) make it work for another kind of
+// object (the Key actions menu).
+export function setupMenu(buttonId = "ks-actions-button", menuId = "ks-actions", opts = {}) {
+  const onOpen = opts.onOpen || renderActions;
+  const onSelect = opts.onSelect || ((item) => storeAction(item.dataset.action, ui.selectedStore));
   const button = document.getElementById(buttonId);
   const menu = document.getElementById(menuId);
   const items = () => $$('[role="menuitem"]', menu);
   const open = (focusLast) => {
-    renderActions();
+    onOpen();
     menu.hidden = false;
     button.setAttribute("aria-expanded", "true");
     const list = items();
@@ -144,7 +148,7 @@ export function setupMenu(buttonId = "ks-actions-button", menuId = "ks-actions")
     const item = e.target.closest('[role="menuitem"]');
     if (!item || item.getAttribute("aria-disabled") === "true") return;
     close(true);
-    storeAction(item.dataset.action, ui.selectedStore);
+    onSelect(item);
   });
   document.addEventListener("click", (e) => {
     if (!menu.hidden && e.target.closest("[data-menu]") !== menu.closest("[data-menu]")) close(false);

@@ -1,16 +1,27 @@
-// prefs.js: the AWS CloudHSM key stores table's Preferences (AWS's gear:
-// which columns show) and the kmsuser password fields' "Show password"
-// toggles. Column choices live in localStorage "keystorelab.columns", apart
-// from the sandbox, so that resetting or importing a sandbox keeps them.
-// The markup is templ's (site/preferences.templ); this only sets attributes.
+// prefs.js: the Preferences of the AWS CloudHSM key stores and the Customer
+// managed keys tables (AWS's gear: which columns show) and the kmsuser
+// password fields' "Show password" toggles. Column choices live in
+// localStorage ("keystorelab.columns", "keystorelab.keyColumns"), apart from
+// the sandbox, so that resetting or importing a sandbox keeps them. The
+// markup is templ's (site/preferences.templ, site/keys.templ); this only
+// sets attributes.
 import { $, $$ } from "./ui.js";
 
 export const COLUMNS_KEY = "keystorelab.columns";
+export const KEY_COLUMNS_KEY = "keystorelab.keyColumns";
+
+// A column chooser: a gear button, its Preferences dialog, the table whose
+// data-hidden-cols it sets, the localStorage key it keeps choices in, and
+// how many columns are always shown (for the empty row's colspan).
+const CHOOSERS = [
+  { button: "prefs-button", dialog: "prefs-dialog", table: "store-table", key: COLUMNS_KEY, fixed: 2, empty: "stores-empty" },
+  { button: "key-prefs-button", dialog: "key-prefs-dialog", table: "key-table", key: KEY_COLUMNS_KEY, fixed: 1, empty: "keys-empty" },
+];
 
 // saved is {column key: shown} as the user last chose, or {}.
-function saved() {
+function saved(key) {
   try {
-    const v = JSON.parse(localStorage.getItem(COLUMNS_KEY) || "{}");
+    const v = JSON.parse(localStorage.getItem(key) || "{}");
     return v && typeof v === "object" && !Array.isArray(v) ? v : {};
   } catch {
     return {};
@@ -19,30 +30,30 @@ function saved() {
 
 // applyColumns makes the table and the checkboxes show choices: a column
 // the user never chose keeps its checkbox's default from the markup.
-function applyColumns(choices) {
-  const table = $("#store-table");
+function applyColumns(c, dialog, choices) {
+  const table = document.getElementById(c.table);
   if (!table) return;
   const hidden = [];
-  let shown = 2; // the radio and "Custom key store name"
-  for (const box of $$("[data-col-toggle]")) {
+  let shown = c.fixed;
+  for (const box of $$("[data-col-toggle]", dialog)) {
     const key = box.dataset.colToggle;
     if (typeof choices[key] === "boolean") box.checked = choices[key];
     if (box.checked) shown++;
     else hidden.push(key);
   }
   table.dataset.hiddenCols = hidden.join(" ");
-  const empty = $('[data-testid="stores-empty"]', table);
+  const empty = $(`[data-testid="${c.empty}"]`, table);
   if (empty) empty.colSpan = shown;
 }
 
-function setupColumns() {
-  const button = $("#prefs-button");
-  const dialog = $("#prefs-dialog");
+function setupColumns(c) {
+  const button = document.getElementById(c.button);
+  const dialog = document.getElementById(c.dialog);
   if (!button || !dialog) return;
-  applyColumns(saved());
+  applyColumns(c, dialog, saved(c.key));
   button.addEventListener("click", () => {
     if (dialog.open) return;
-    applyColumns(saved());
+    applyColumns(c, dialog, saved(c.key));
     dialog.showModal();
     button.setAttribute("aria-expanded", "true");
     const first = $("[data-col-toggle]", dialog);
@@ -63,13 +74,13 @@ function setupColumns() {
   dialog.addEventListener("change", (e) => {
     const box = e.target.closest("[data-col-toggle]");
     if (!box) return;
-    const choices = { ...saved(), [box.dataset.colToggle]: box.checked };
+    const choices = { ...saved(c.key), [box.dataset.colToggle]: box.checked };
     try {
-      localStorage.setItem(COLUMNS_KEY, JSON.stringify(choices));
+      localStorage.setItem(c.key, JSON.stringify(choices));
     } catch {
       // Storage full or blocked: the choice still applies to this page.
     }
-    applyColumns(choices);
+    applyColumns(c, dialog, choices);
   });
 }
 
@@ -95,6 +106,6 @@ function setupReveal() {
 }
 
 export function setupPrefs() {
-  setupColumns();
+  for (const c of CHOOSERS) setupColumns(c);
   setupReveal();
 }

@@ -25,6 +25,9 @@ export const ui = {
   showPolls: false,
   newPassword: "",
   lastStates: new Map(),
+  keys: [], // DescribeKey .KeyMetadata of every customer managed key
+  aliases: [], // ListAliases .Aliases
+  keysUnsupported: "", // the engine's message while it lacks KMS keys
 };
 
 export function exceptionName(body) {
@@ -181,13 +184,23 @@ export async function refresh({ quiet = true, extra = false } = {}) {
   }
   if (ui.selectedStore && !ui.stores.some((s) => s.CustomKeyStoreId === ui.selectedStore)) ui.selectedStore = null;
   if (ui.selectedCluster && !ui.clusters.some((c) => c.ClusterId === ui.selectedCluster)) ui.selectedCluster = null;
-  announceChanges();
+  const notes = [];
+  for (const fn of refreshers) notes.push(...((await fn({ quiet, extra })) || []));
+  announceChanges(notes);
   followBanners();
   render();
   if (!quiet) renderActivity();
 }
 
-export function announceChanges() {
+// onRefresh registers fn({quiet, extra}) to read more of the sandbox on
+// every refresh; it returns what to announce, if anything.
+const refreshers = [];
+
+export function onRefresh(fn) {
+  refreshers.push(fn);
+}
+
+export function announceChanges(more = []) {
   const now = new Map(ui.stores.map((s) => [s.CustomKeyStoreId, s.ConnectionState]));
   const changes = [];
   for (const s of ui.stores) {
@@ -197,6 +210,7 @@ export function announceChanges() {
     }
   }
   ui.lastStates = now;
+  changes.push(...more);
   if (changes.length) announce(changes.join(" "));
 }
 
