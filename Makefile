@@ -101,9 +101,10 @@ check:
 test-go:
 	KEYSTORELAB_WASM=$(CURDIR)/$(WASM) KEYSTORELAB_DIST=$(CURDIR)/$(SITE) KEYSTORELAB_REQUIRE_TOOLS=1 $(GO) test -count=1 ./...
 
-## fuzz: run the Handle and XKS proxy fuzzers briefly (FUZZTIME=1m for longer)
+## fuzz: run the Handle, Decrypt and XKS proxy fuzzers briefly (FUZZTIME=1m for longer)
 fuzz:
 	$(GO) test ./engine -run '^$$' -fuzz '^FuzzHandle$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./engine -run '^$$' -fuzz '^FuzzDecrypt$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./hsmsim/xks -run '^$$' -fuzz '^FuzzServe$$' -fuzztime $(FUZZTIME)
 
 ## bench: benchmarks of the engine natively and inside engine.wasm under wazero, the site's first visit in Chromium, then the hosted sandbox's requests under wrangler dev

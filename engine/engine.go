@@ -66,6 +66,10 @@ type Engine struct {
 	// external reaches proxies outside the sandbox; nil in engine.wasm.
 	external XKSTransport
 	ops      map[string]op
+	// Indexes over st, rebuilt on restore.
+	keys      map[string]*kmsKey
+	xksKeyIDs map[xksKeyUse]string
+	metrics   *metrics
 }
 
 // clusterBackend is what the engine needs of a CloudHSM: its API and
@@ -81,6 +85,12 @@ type clusterBackend interface {
 	NextDeadline() (time.Time, bool)
 	Settle(now time.Time) bool
 	MarshalJSON() ([]byte, error)
+
+	GenerateKMSKey(now time.Time, clusterID, storeID, label string) (uint64, error)
+	EncryptKMS(now time.Time, clusterID, storeID string, handle uint64, plaintext, aad []byte) (iv, sealed []byte, err error)
+	DecryptKMS(now time.Time, clusterID, storeID string, handle uint64, iv, sealed, aad []byte) ([]byte, error)
+	DeleteKMSKey(now time.Time, clusterID, storeID string, handle uint64) error
+	GenerateRandomKMS(now time.Time, clusterID, storeID string, n int) ([]byte, error)
 }
 
 // state is everything that is saved in a snapshot besides the simulators.
@@ -90,6 +100,12 @@ type state struct {
 	Clock     clock       `json:"clock"`
 	Seq       int64       `json:"seq"`
 	KeyStores []*keyStore `json:"keyStores"`
+	Keys      []*kmsKey   `json:"keys"`
+	Aliases   []*alias    `json:"aliases"`
+	// PendingDeletion lists the keys whose deletion is scheduled.
+	PendingDeletion []string      `json:"pendingDeletion"`
+	Deletions       []keyDeletion `json:"deletions"`
+	Metrics         *metrics      `json:"metrics"`
 }
 
 // New returns an empty sandbox whose virtual clock starts at now.
@@ -109,7 +125,12 @@ func New(cfg Config, now time.Time) *Engine {
 		AccountID: cfg.AccountID,
 		Clock:     newClock(now, cfg.ClockSpeed),
 		KeyStores: []*keyStore{},
+		Keys:      []*kmsKey{},
+		Aliases:   []*alias{},
+		Metrics:   newMetrics(),
 	}
+	e.indexKeys()
+	e.metrics = e.st.Metrics
 	e.hsm = cloudhsm.New(cfg.Region, cfg.AccountID, e.rng)
 	e.xks = xks.NewProxies(cfg.Region, cfg.AccountID, e.rng)
 	e.ops = e.operations()

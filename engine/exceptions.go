@@ -18,6 +18,8 @@ func exception(typ, format string, args ...any) error {
 		status = 500
 	case "DependencyTimeoutException":
 		status = 503
+	case "DryRunOperationException":
+		status = 412
 	}
 	return &wire.Error{Type: typ, Status: status, Message: fmt.Sprintf(format, args...)}
 }
@@ -26,7 +28,7 @@ func unknownOperation(target string) error {
 	service, opName, _ := strings.Cut(target, ".")
 	if service == "TrentService" && kmsOperations[opName] {
 		return exception("UnsupportedOperationException",
-			"Keystore Lab does not implement %s yet. It implements the custom key store operations; see the README.", opName)
+			"Keystore Lab does not implement %s yet. It implements custom key stores, symmetric encryption keys and their aliases, tags and key policies; see the README.", opName)
 	}
 	if target == "" {
 		return exception("UnknownOperationException", "The request has no X-Amz-Target header.")

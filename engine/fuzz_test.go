@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"keystorelab/tests/scenario"
 )
@@ -22,7 +23,11 @@ func init() {
 		DependencyViolation ResourceNotFoundException XksProxyUriInUseException XksProxyUriEndpointInUseException
 		XksProxyUriUnreachableException XksProxyIncorrectAuthenticationCredentialException
 		XksProxyInvalidConfigurationException XksProxyInvalidResponseException XksProxyVpcEndpointServiceInUseException
-		XksProxyVpcEndpointServiceNotFoundException`) {
+		XksProxyVpcEndpointServiceNotFoundException XksProxyVpcEndpointServiceInvalidConfigurationException
+		NotFoundException DisabledException KMSInvalidStateException InvalidCiphertextException IncorrectKeyException
+		InvalidKeyUsageException DryRunOperationException ThrottlingException TagException
+		MalformedPolicyDocumentException AlreadyExistsException NotAuthorizedException CustomKeyStoreHasCMKsException
+		XksKeyNotFoundException XksKeyInvalidConfigurationException XksKeyAlreadyInUseException`) {
 		exceptionNames[n] = true
 	}
 }
@@ -69,6 +74,44 @@ func FuzzHandle(f *testing.F) {
 		}
 		if _, err := Restore(e.Snapshot(), t0); err != nil {
 			t.Fatalf("%s %q: state no longer restores: %v", target, body, err)
+		}
+	})
+}
+
+// FuzzDecrypt feeds arbitrary ciphertext blobs to Decrypt in a sandbox with
+// a key of each origin. Only an unchanged blob decrypts; anything else is
+// InvalidCiphertextException (or a ValidationException for an empty or
+// oversized blob), never a panic. A blob that parses is described byte for
+// byte by Simulator.InspectCiphertext.
+func FuzzDecrypt(f *testing.F) {
+	r := newKeyRig(f)
+	valid := map[string]bool{}
+	for _, origin := range origins3 {
+		b := r.encrypt(r.keys[origin], []byte("fuzz"), nil)
+		valid[string(b)] = true
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, blob []byte) {
+		r.t = t
+		r.e.st.Clock.advance(time.Millisecond) // stay under the store's request quota
+		status, m := r.call("TrentService.Decrypt", map[string]any{"CiphertextBlob": blob})
+		switch {
+		case status == 200 && valid[string(blob)]:
+		case status == 400 && (m["__type"] == "InvalidCiphertextException" || m["__type"] == "ValidationException"):
+		default:
+			t.Fatalf("blob %x: %d %v", blob, status, m)
+		}
+		if b, err := parseBlob(blob); err == nil {
+			end := 0
+			for _, fl := range b.fields() {
+				if fl.Offset != end {
+					t.Fatalf("fields not contiguous: %+v", b.fields())
+				}
+				end += fl.Length
+			}
+			if end != len(blob) {
+				t.Fatalf("fields cover %d of %d bytes", end, len(blob))
+			}
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -92,6 +93,13 @@ type keyStore struct {
 	Created     time.Time           `json:"created"`
 	Seq         int64               `json:"seq"`
 	XKS         *xksConfig          `json:"xks,omitempty"`
+	// NextHealthCheck is when KMS next probes a connected external key
+	// store's proxy (KmsHealthCheck).
+	NextHealthCheck time.Time `json:"nextHealthCheck,omitzero"`
+
+	// The request quota's current second and count; not saved.
+	quotaSecond int64
+	quotaCount  int
 }
 
 // xksConfig is an external key store's proxy configuration.
@@ -180,18 +188,45 @@ func (e *Engine) settle(now time.Time) bool {
 				due = ks
 			}
 		}
+		key, keyDue := e.nextKeyDeletion()
+		keyDue = keyDue && !key.DeletionDate.After(now)
 		switch {
-		case hsmDue && (due == nil || !hsmAt.After(due.Until)):
+		case hsmDue && (due == nil || !hsmAt.After(due.Until)) && (!keyDue || !hsmAt.After(key.DeletionDate)):
 			e.hsm.Settle(hsmAt)
-		case due != nil:
+		case due != nil && (!keyDue || !due.Until.After(key.DeletionDate)):
 			e.complete(due)
+		case keyDue:
+			e.st.PendingDeletion = slices.DeleteFunc(e.st.PendingDeletion, func(id string) bool { return id == key.ID })
+			e.deleteKeyNow(key, key.DeletionDate)
 		default:
 			if e.hsm.Settle(now) {
 				changed = true
 			}
+			e.healthChecks(now)
 			return changed
 		}
 		changed = true
+	}
+}
+
+// healthChecks runs the periodic KmsHealthCheck of every connected external
+// key store that is due, at the virtual times they were due. After a long
+// jump of the clock only the last three hours' worth run.
+func (e *Engine) healthChecks(now time.Time) {
+	for _, ks := range e.st.KeyStores {
+		if ks.Type != TypeExternal || ks.State != Connected || ks.NextHealthCheck.IsZero() {
+			continue
+		}
+		if earliest := now.Add(-3 * time.Hour); ks.NextHealthCheck.Before(earliest) {
+			ks.NextHealthCheck = earliest
+		}
+		saved := e.now
+		for !ks.NextHealthCheck.After(now) {
+			e.now = ks.NextHealthCheck
+			e.kmsHealthCheck(ks)
+			ks.NextHealthCheck = ks.NextHealthCheck.Add(healthCheckInterval)
+		}
+		e.now = saved
 	}
 }
 
@@ -227,6 +262,7 @@ func (e *Engine) complete(ks *keyStore) {
 			e.xks.Disconnect(ks.ID)
 		}
 		ks.State, ks.ErrorCode = Disconnected, ""
+		ks.NextHealthCheck = time.Time{}
 	}
 }
 

@@ -394,6 +394,12 @@ func (e *Engine) deleteCustomKeyStore(_ time.Time, body []byte) (any, error) {
 	if err := check(actDelete, ks); err != nil {
 		return nil, err
 	}
+	for _, k := range e.st.Keys {
+		if k.StoreID == ks.ID {
+			return nil, exception("CustomKeyStoreHasCMKsException",
+				"Custom key store %s cannot be deleted because it contains KMS keys, including keys pending deletion. Schedule the deletion of every KMS key in it and wait until they are deleted.", ks.ID)
+		}
+	}
 	for i, x := range e.st.KeyStores {
 		if x == ks {
 			e.st.KeyStores = append(e.st.KeyStores[:i], e.st.KeyStores[i+1:]...)

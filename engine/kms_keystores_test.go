@@ -112,7 +112,7 @@ func TestWireErrors(t *testing.T) {
 		{"TrentService.DescribeCustomKeyStores", `[1,2]`, "SerializationException"},
 		{"TrentService.NoSuchThing", `{}`, "UnknownOperationException"},
 		{"", `{}`, "UnknownOperationException"},
-		{"TrentService.ListKeys", `{}`, "UnsupportedOperationException"},
+		{"TrentService.CreateGrant", `{}`, "UnsupportedOperationException"},
 		{"TrentService.DescribeCustomKeyStores", `{"CustomKeyStoreId":"cks-00000000000000000"}`, "CustomKeyStoreNotFoundException"},
 		{"TrentService.DescribeCustomKeyStores", `{"CustomKeyStoreName":"nobody"}`, "CustomKeyStoreNotFoundException"},
 		{"TrentService.DescribeCustomKeyStores", `{"CustomKeyStoreName":"a","CustomKeyStoreId":"b"}`, "ValidationException"},

@@ -19,6 +19,39 @@ func (e *Engine) operations() map[string]op {
 		"TrentService.ConnectCustomKeyStore":    {e.connectCustomKeyStore, true},
 		"TrentService.DisconnectCustomKeyStore": {e.disconnectCustomKeyStore, true},
 
+		"TrentService.CreateKey":            {e.createKey, true},
+		"TrentService.DescribeKey":          {e.describeKey, false},
+		"TrentService.ListKeys":             {e.listKeys, false},
+		"TrentService.EnableKey":            {e.enableKey, true},
+		"TrentService.DisableKey":           {e.disableKey, true},
+		"TrentService.ScheduleKeyDeletion":  {e.scheduleKeyDeletion, true},
+		"TrentService.CancelKeyDeletion":    {e.cancelKeyDeletion, true},
+		"TrentService.UpdateKeyDescription": {e.updateKeyDescription, true},
+		"TrentService.GetKeyPolicy":         {e.getKeyPolicy, false},
+		"TrentService.PutKeyPolicy":         {e.putKeyPolicy, true},
+		"TrentService.ListKeyPolicies":      {e.listKeyPolicies, false},
+		"TrentService.CreateAlias":          {e.createAlias, true},
+		"TrentService.UpdateAlias":          {e.updateAlias, true},
+		"TrentService.DeleteAlias":          {e.deleteAlias, true},
+		"TrentService.ListAliases":          {e.listAliases, false},
+		"TrentService.TagResource":          {e.tagResource, true},
+		"TrentService.UntagResource":        {e.untagResource, true},
+		"TrentService.ListResourceTags":     {e.listResourceTags, false},
+
+		// The data plane: these change only metrics, the request quota
+		// and the random stream, so they do not move the generation.
+		"TrentService.Encrypt":                         {e.encrypt, false},
+		"TrentService.Decrypt":                         {e.decrypt, false},
+		"TrentService.ReEncrypt":                       {e.reEncrypt, false},
+		"TrentService.GenerateDataKey":                 {e.generateDataKey(true), false},
+		"TrentService.GenerateDataKeyWithoutPlaintext": {e.generateDataKey(false), false},
+		"TrentService.GenerateRandom":                  {e.generateRandom, false},
+
+		"Simulator.InspectCiphertext": {e.simInspectCiphertext, false},
+		"Simulator.GetMetricData":     {e.simGetMetricData, false},
+		"Simulator.ListMetrics":       {e.simListMetrics, false},
+		"Simulator.ListKeyDeletions":  {e.simListKeyDeletions, false},
+
 		"Simulator.AdvanceClock":       {e.simAdvanceClock, true},
 		"Simulator.SetClockSpeed":      {e.simSetClockSpeed, true},
 		"Simulator.DescribeClock":      {e.simDescribeClock, false},
@@ -27,6 +60,12 @@ func (e *Engine) operations() map[string]op {
 		"Simulator.ImportSnapshot":     {e.simImportSnapshot, true},
 		"Simulator.InjectConnectFault": {e.simInjectConnectFault, true},
 		"Simulator.XksProxyRequest":    {e.simXksProxyRequest, true},
+	}
+	for _, name := range []string{"EnableKeyRotation", "DisableKeyRotation", "GetKeyRotationStatus", "RotateKeyOnDemand",
+		"ListKeyRotations", "GetParametersForImport", "ImportKeyMaterial", "DeleteImportedKeyMaterial",
+		"GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "Sign", "Verify", "GenerateMac", "VerifyMac",
+		"GetPublicKey", "DeriveSharedSecret"} {
+		ops["TrentService."+name] = op{e.keyOnlyOp(name), false}
 	}
 	for _, name := range cloudhsm.APIOperations {
 		ops["BaldrApiService."+name] = op{e.cloudHSM(name, true), name != "DescribeClusters" && name != "DescribeBackups"}

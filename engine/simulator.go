@@ -228,6 +228,17 @@ func Restore(data []byte, now time.Time) (*Engine, error) {
 	if e.st.KeyStores == nil {
 		e.st.KeyStores = []*keyStore{}
 	}
+	if e.st.Keys == nil {
+		e.st.Keys = []*kmsKey{}
+	}
+	if e.st.Aliases == nil {
+		e.st.Aliases = []*alias{}
+	}
+	if e.st.Metrics == nil {
+		e.st.Metrics = newMetrics()
+	}
+	e.metrics = e.st.Metrics
+	e.indexKeys()
 	e.st.Clock.resume(now)
 	e.now = e.st.Clock.Last
 	e.ops = e.operations()

@@ -71,7 +71,8 @@ const (
 	// Proxy errors are their errorName (ValidationException, ...).
 )
 
-// xksCall sends one signed XKS request for a store and classifies the
+// xksCall sends one signed XKS management request (GetHealthStatus,
+// GetKeyMetadata) for a store, records its metrics and classifies the
 // answer. For a successful call it returns the response body.
 func (e *Engine) xksCall(ks *keyStore, path, kmsOperation string, fields map[string]any) (outcome, []byte) {
 	meta := map[string]any{"kmsRequestId": e.requestID(), "kmsOperation": kmsOperation}
@@ -83,8 +84,29 @@ func (e *Engine) xksCall(ks *keyStore, path, kmsOperation string, fields map[str
 		body[k] = v
 	}
 	b, _ := json.Marshal(body)
+	out, resp, took := e.xksSend(ks, path, b)
+	e.recordXks(ks, kmsOperation, xksOperation(path), out, took)
+	return out, resp
+}
+
+func xksOperation(path string) string {
+	switch {
+	case path == "/health":
+		return "GetHealthStatus"
+	case strings.HasSuffix(path, "/encrypt"):
+		return "Encrypt"
+	case strings.HasSuffix(path, "/decrypt"):
+		return "Decrypt"
+	}
+	return "GetKeyMetadata"
+}
+
+// xksSend sends one signed request to a store's proxy and classifies the
+// answer; it also returns how long the proxy took (the 250 ms timeout when
+// it did not answer in time).
+func (e *Engine) xksSend(ks *keyStore, path string, body []byte) (outcome, []byte, time.Duration) {
 	r := xks.Request{Method: "POST", Host: ks.XKS.host(), Path: ks.XKS.UriPath + path,
-		Header: map[string]string{"content-type": "application/json"}, Body: b}
+		Header: map[string]string{"content-type": "application/json"}, Body: body}
 	cred := xks.Credential{AccessKeyID: ks.XKS.AccessKeyID, SecretAccessKey: ks.XKS.Secret}
 	var resp xks.Response
 	var took time.Duration
@@ -99,27 +121,59 @@ func (e *Engine) xksCall(ks *keyStore, path, kmsOperation string, fields map[str
 	var tlsErr *xks.TLSError
 	switch {
 	case errors.Is(err, xks.ErrTimeout):
-		return outTimeout, nil
+		return outTimeout, nil, xksTimeout
 	case errors.As(err, &tlsErr):
-		return outTLS, nil
+		return outTLS, nil, 0
 	case err != nil:
-		return outUnreachable, nil
+		return outUnreachable, nil, 0
 	case took > xksTimeout:
-		return outTimeout, nil
+		return outTimeout, nil, xksTimeout
 	}
 	if resp.Status != 200 {
 		var pe struct {
 			ErrorName string `json:"errorName"`
 		}
 		if json.Unmarshal(resp.Body, &pe) != nil || pe.ErrorName == "" {
-			return outMalformed, nil
+			return outMalformed, nil, took
 		}
-		return outcome(pe.ErrorName), nil
+		return outcome(pe.ErrorName), nil, took
 	}
 	if !json.Valid(resp.Body) {
-		return outMalformed, nil
+		return outMalformed, nil, took
 	}
-	return outOK, resp.Body
+	return outOK, resp.Body, took
+}
+
+// recordXks records XksProxyErrors and XksProxyLatency for one proxy call
+// of a store that exists (not for the probe of a store being created).
+func (e *Engine) recordXks(ks *keyStore, kmsOperation, xksOp string, o outcome, took time.Duration) {
+	if ks.ID == "" || e.store(ks.ID) == nil {
+		return
+	}
+	d := dims{CustomKeyStoreId: ks.ID, KmsOperation: kmsOperation, XksOperation: xksOp}
+	if xksOp != "GetHealthStatus" {
+		d.KeySpec = "SYMMETRIC_DEFAULT"
+	}
+	if o != outUnreachable && o != outTLS {
+		e.metrics.record(e.now, MetricXksProxyLatency, d, float64(took.Milliseconds()))
+	}
+	d.ErrorType, d.ExceptionName = errorClass(o)
+	e.metrics.record(e.now, MetricXksProxyErrors, d, 1)
+}
+
+// errorClass gives a proxy call's ErrorType and ExceptionName dimensions.
+func errorClass(o outcome) (errorType, exceptionName string) {
+	switch o {
+	case outOK, outAllUnavailable:
+		return "N/A", "None"
+	case outUnreachable, outTLS, outTimeout:
+		return "Retryable errors", "XksProxyUnreachableException"
+	case "DependencyTimeoutException", "InternalException", "ThrottlingException":
+		return "Retryable errors", string(o)
+	case outMalformed, outBadCiphertext:
+		return "Non-retryable errors", "XksProxyInvalidResponseException"
+	}
+	return "Non-retryable errors", string(o)
 }
 
 // healthCheck calls GetHealthStatus and also judges the report: it must

@@ -95,6 +95,9 @@ func (e *Engine) checkProxyConfiguration(ks *keyStore, cfg *xksConfig, kmsOperat
 		return nil
 	}
 	probe := &keyStore{XKS: cfg}
+	if ks != nil {
+		probe.ID = ks.ID
+	}
 	if out := e.healthCheck(probe, kmsOperation); out != outOK {
 		return storeManagementError(out, probe)
 	}
@@ -201,4 +204,5 @@ func (e *Engine) completeExternalConnect(ks *keyStore) {
 		return
 	}
 	ks.State, ks.ErrorCode = Connected, ""
+	ks.NextHealthCheck = e.now.Add(healthCheckInterval)
 }

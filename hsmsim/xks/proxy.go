@@ -135,6 +135,9 @@ type Proxy struct {
 	// Metadata is the ciphertextMetadata the proxy attaches to every
 	// ciphertext (at most 20 bytes); it versions the AAD scheme.
 	Metadata []byte `json:"metadata"`
+	// CertificateNotAfter is when the proxy's TLS server certificate
+	// (whose common name is Host) expires.
+	CertificateNotAfter time.Time `json:"certificateNotAfter,omitzero"`
 
 	rng Rand
 }

@@ -103,6 +103,7 @@ type simInput struct {
 	Tls                                                                         *string
 	KmsOperations                                                               []string
 	KmsViaServices                                                              []string
+	CertificateValidDays                                                        *int64
 }
 
 func notFound(format string, args ...any) error {
@@ -150,6 +151,14 @@ func (ps *Proxies) Invoke(now time.Time, op string, body []byte, decode func([]b
 			return nil, invalid("a proxy already answers at %s", *in.UriEndpoint)
 		}
 		p := New(host, ps.Region, ps.rng)
+		days := int64(395)
+		if in.CertificateValidDays != nil {
+			if *in.CertificateValidDays < -3650 || *in.CertificateValidDays > 3650 {
+				return nil, invalid("CertificateValidDays must be from -3650 to 3650")
+			}
+			days = *in.CertificateValidDays
+		}
+		p.CertificateNotAfter = now.Add(time.Duration(days) * 24 * time.Hour).UTC()
 		ps.List = append(ps.List, p)
 		return struct{}{}, nil
 	}
