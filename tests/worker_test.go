@@ -244,6 +244,7 @@ func TestWorker(t *testing.T) {
 		t.Run("Tokens", func(t *testing.T) { t.Parallel(); workerTokens(t, w) })
 		t.Run("Trap", func(t *testing.T) { t.Parallel(); workerTrap(t, w) })
 		t.Run("Browser", func(t *testing.T) { t.Parallel(); workerBrowser(t, w, root) })
+		t.Run("Walkthrough", func(t *testing.T) { t.Parallel(); workerWalkthrough(t, w, root) })
 	})
 	if t.Failed() {
 		t.Logf("wrangler dev log:\n%s", w.log.String())
@@ -451,6 +452,19 @@ func workerTrap(t *testing.T, w *wranglerDev) {
 	if !bytes.Equal(before, after) {
 		t.Errorf("the sandbox changed across the trap:\nbefore %s\nafter  %s", before, after)
 	}
+}
+
+// workerWalkthrough runs the README's walk-through with the AWS CLI
+// against a Worker sandbox (its clock at 1x, as the local server's in
+// TestREADMEWalkthrough), with ep and sim() pointed at its endpoint.
+func workerWalkthrough(t *testing.T, w *wranglerDev, root string) {
+	requireTools(t, "aws", "curl", "openssl", "bash")
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := newSandbox(t, w, `{"ClockSpeed":1}`, nil)
+	runScript(t, walkthroughScript(t, string(readme), strings.TrimPrefix(ep, "http://")))
 }
 
 // workerBrowser runs web/worker/e2e/ in Chromium against the Worker: the
