@@ -103,8 +103,8 @@ type state struct {
 	Keys      []*kmsKey   `json:"keys"`
 	Aliases   []*alias    `json:"aliases"`
 	// PendingDeletion lists the keys whose deletion is scheduled.
-	PendingDeletion []string      `json:"pendingDeletion"`
-	Deletions       []keyDeletion `json:"deletions"`
+	PendingDeletion []string      `json:"pendingDeletion,omitempty"`
+	Deletions       []keyDeletion `json:"deletions,omitempty"`
 	Metrics         *metrics      `json:"metrics"`
 }
 

@@ -632,8 +632,8 @@ func testSDKTypedErrors(t *testing.T, s *sdkEnv) {
 				RawSecretAccessKey: aws.String("K4Hm9cQ2xZ/bL8pR+vT1nW6yE3uJ0aS5dF7gH2jK9lM="),
 			}})
 		sdkWant[*types.XksProxyUriUnreachableException](t, "CreateCustomKeyStore EXTERNAL_KEY_STORE with no proxy at the endpoint", err)
-		_, err = s.kms.CreateKey(ctx, &kms.CreateKeyInput{})
-		sdkWant[*types.UnsupportedOperationException](t, "CreateKey", err)
+		_, err = s.kms.CreateKey(ctx, &kms.CreateKeyInput{Origin: types.OriginTypeAwsCloudhsm})
+		sdkWant[*types.UnsupportedOperationException](t, "CreateKey AWS_CLOUDHSM without a CustomKeyStoreId", err)
 	})
 
 	t.Run("LimitExceeded", func(t *testing.T) {
