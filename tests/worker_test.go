@@ -302,7 +302,12 @@ func workerScenarios(t *testing.T, w *wranglerDev) {
 				t.Errorf("%s: generations differ:\nnative %v\nworker %v", path, nat.gens, wrk.gens)
 			}
 			if !bytes.Equal(nat.snapshot, wrk.snapshot) {
-				t.Errorf("%s: final snapshots differ:\nnative %.500s\nworker %.500s", path, nat.snapshot, wrk.snapshot)
+				n := 0
+				for n < len(nat.snapshot) && n < len(wrk.snapshot) && nat.snapshot[n] == wrk.snapshot[n] {
+					n++
+				}
+				near := func(b []byte) []byte { return b[max(n-200, 0):min(n+200, len(b))] }
+				t.Errorf("%s: final snapshots differ from byte %d:\nnative …%s…\nworker …%s…", path, n, near(nat.snapshot), near(wrk.snapshot))
 			}
 			if d := scenario.Diff(want, wrk.arch); d != "" {
 				t.Errorf("%s: the Worker's answers differ from the file:\n%s", path, d)
@@ -420,6 +425,14 @@ func workerTokens(t *testing.T, w *wranglerDev) {
 	status, resp, _ = workerCall(t, out.Endpoint, "BaldrApiService.CreateCluster", []byte(`{"HsmType":"hsm2m.medium","SubnetIds":["subnet-0a1b2c3d"]}`), nil)
 	if status != http.StatusOK || !bytes.Contains(resp, []byte(`"eu-west-1a"`)) {
 		t.Errorf("a cluster in the eu-west-1 sandbox: %d %s", status, resp)
+	}
+	// Simulator.DeleteSandbox forgets the sandbox: its token is unknown from then on.
+	if status, resp, _ := workerCall(t, out.Endpoint, "Simulator.DeleteSandbox", nil, nil); status != http.StatusOK {
+		t.Errorf("Simulator.DeleteSandbox: %d %s", status, resp)
+	}
+	status, resp, _ = workerCall(t, out.Endpoint, "BaldrApiService.DescribeClusters", []byte("{}"), nil)
+	if status != http.StatusBadRequest || !bytes.Contains(resp, []byte("UnrecognizedClientException")) {
+		t.Errorf("a call after Simulator.DeleteSandbox: %d %s", status, resp)
 	}
 	// A bad option is the engine's ValidationException, and makes no sandbox.
 	status, resp, _ = workerCall(t, w.url+"/sandbox", "", []byte(`{"ClockSpeed":-1}`), nil)

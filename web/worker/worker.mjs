@@ -10,6 +10,7 @@
 //	POST /  X-Amz-Target: Simulator.CreateSandbox    the same, as an API call
 //	POST /sandbox/<token>              one API call (X-Amz-Target, JSON body), as AWS
 //	                                   answers it: aws ... --endpoint-url <Endpoint>
+//	POST /sandbox/<token>  X-Amz-Target: Simulator.DeleteSandbox    delete the sandbox
 //
 // The ABI (the request and response frames, alloc/call/free) is written down
 // once, at the top of wasm/main.go; callFrame below follows it.
@@ -302,6 +303,17 @@ export class Sandbox extends DurableObject {
           "The sandbox token in the endpoint URL is unknown: no sandbox was created with it. " +
           "Create one with POST /sandbox (or X-Amz-Target: Simulator.CreateSandbox at the Worker's root) and use the Endpoint it returns."),
       };
+    }
+    if (target === "Simulator.DeleteSandbox") {
+      // Everything goes: the snapshot, the meta (so the token is unknown
+      // from now on) and the alarm.
+      await this.ctx.storage.deleteAlarm();
+      await this.ctx.storage.deleteAll();
+      this.x = null;
+      this.meta = null;
+      this.unsaved = false;
+      this.alarmAt = 0;
+      return { status: 200, body: "{}" };
     }
     const now = pinnedTime ?? Date.now();
     if (!this.x) {
