@@ -263,8 +263,8 @@ func (s *sdkEnv) disconnect(id string) {
 }
 
 // sdkWant requires err to be (or wrap) the API error type T, a client
-// fault sent with HTTP 400 (the SDK retries 5xx) and with a message, and
-// returns it.
+// fault sent with HTTP 400 (409 for the key state conflicts, as the model
+// says; the SDK retries 5xx) and with a message, and returns it.
 func sdkWant[T smithy.APIError](t *testing.T, what string, err error) T {
 	t.Helper()
 	var target T
@@ -280,7 +280,12 @@ func sdkWant[T smithy.APIError](t *testing.T, what string, err error) T {
 	if target.ErrorFault() != smithy.FaultClient {
 		t.Errorf("%s: %s is a %v fault, want a client fault", what, target.ErrorCode(), target.ErrorFault())
 	}
-	sdkWantStatus(t, what, err, http.StatusBadRequest)
+	status := http.StatusBadRequest
+	switch target.ErrorCode() {
+	case "KMSInvalidStateException", "DisabledException", "AlreadyExistsException":
+		status = http.StatusConflict // the model's httpError for the key state conflicts
+	}
+	sdkWantStatus(t, what, err, status)
 	return target
 }
 

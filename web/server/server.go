@@ -30,6 +30,10 @@
 // Calls reach the backend one at a time. After each call that moved the
 // backend's [Backend.Generation], the server saves a snapshot with
 // [SaveState], so a restart or a crash loses nothing that was answered.
+// Data-plane calls (Encrypt, Decrypt, GenerateDataKey...) do not move the
+// generation: what they change (metrics, the request quota, the random
+// stream) is saved with the next control-plane change or by [Server.Flush]
+// when the server stops, so a crash can lose only that.
 package server
 
 import (
@@ -91,6 +95,7 @@ type Server struct {
 
 	mu       sync.Mutex // serialises backend calls and saves
 	savedGen uint64     // the backend's Generation when its state was last saved
+	unsaved  bool       // calls were made since the last save
 }
 
 // New returns a server over cfg.Backend. The backend's current state counts
@@ -174,24 +179,29 @@ func (s *Server) call(target string, body []byte) (int, []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	status, resp := s.backend.Handle(s.now(), target, body)
-	if err := s.saveLocked(); err != nil {
+	s.unsaved = true
+	if err := s.saveLocked(false); err != nil {
 		s.logger.Printf("state not saved: %v", err)
 	}
 	return status, resp
 }
 
-// Flush saves the state if it changed since it was last saved. A server
-// whose StatePath is empty has nothing to flush. Hosts call it when they
-// stop; a failed save after a request is retried by the next one.
+// Flush saves the state if any call was made since it was last saved,
+// including the data-plane calls (Encrypt, Decrypt, ...) that do not move
+// the generation but do record metrics. A server whose StatePath is empty
+// has nothing to flush. Hosts call it when they stop; a failed save after a
+// request is retried by the next one.
 func (s *Server) Flush() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.saveLocked()
+	return s.saveLocked(true)
 }
 
-func (s *Server) saveLocked() error {
+// saveLocked saves a snapshot when the generation moved, or, with all,
+// when any call was made since the last save.
+func (s *Server) saveLocked(all bool) error {
 	gen := s.backend.Generation()
-	if s.statePath == "" || gen == s.savedGen {
+	if s.statePath == "" || (gen == s.savedGen && !(all && s.unsaved)) {
 		return nil
 	}
 	snap, err := s.backend.Snapshot()
@@ -201,7 +211,7 @@ func (s *Server) saveLocked() error {
 	if err := SaveState(s.statePath, snap); err != nil {
 		return err
 	}
-	s.savedGen = gen
+	s.savedGen, s.unsaved = gen, false
 	return nil
 }
 

@@ -428,6 +428,19 @@ func TestFlush(t *testing.T) {
 	}
 	assertState(t, path, `{"generation":7}`)
 
+	// A data-plane call leaves the generation alone; Flush saves it anyway.
+	srv.Call("TrentService.Encrypt", []byte(`{}`))
+	before := fb.snapshots
+	if err := srv.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if fb.snapshots != before+1 {
+		t.Errorf("Flush after a call that did not move the generation took %d snapshots, want 1", fb.snapshots-before)
+	}
+	if err := srv.Flush(); err != nil || fb.snapshots != before+1 {
+		t.Errorf("a second Flush saved again (%v)", err)
+	}
+
 	mem := New(Config{Backend: fb})
 	fb.gen++
 	if err := mem.Flush(); err != nil {
