@@ -257,7 +257,8 @@ var stats = []string{"Sum", "Average", "Minimum", "Maximum", "SampleCount"}
 
 // simGetMetricData answers a CloudWatch-like query: the data points of one
 // metric whose dimensions match a filter, split into series by GroupBy,
-// aggregated per Period.
+// aggregated per Period (300 seconds by default) from StartTime to EndTime
+// (the last three hours by default).
 func (e *Engine) simGetMetricData(_ time.Time, body []byte) (any, error) {
 	var in metricDataInput
 	if err := decode(body, &in); err != nil {
@@ -268,8 +269,6 @@ func (e *Engine) simGetMetricData(_ time.Time, body []byte) (any, error) {
 	v.Enum("MetricName", in.MetricName, metricNames...)
 	v.Required("Stat", in.Stat != nil)
 	v.Enum("Stat", in.Stat, stats...)
-	v.Required("StartTime", in.StartTime != nil)
-	v.Required("EndTime", in.EndTime != nil)
 	v.Int("Period", in.Period, 60, 86400)
 	for _, g := range in.GroupBy {
 		v.Enum("GroupBy.member", &g, dimensionNames...)
@@ -287,7 +286,15 @@ func (e *Engine) simGetMetricData(_ time.Time, body []byte) (any, error) {
 	if period%60 != 0 {
 		return nil, exception("ValidationException", "Period must be a multiple of 60 seconds.")
 	}
-	start, end := time.Time(*in.StartTime).Unix(), time.Time(*in.EndTime).Unix()
+	// Like the console, the last three hours unless told otherwise.
+	end := e.now.Unix() + 1
+	if in.EndTime != nil {
+		end = time.Time(*in.EndTime).Unix()
+	}
+	start := end - 3*3600
+	if in.StartTime != nil {
+		start = time.Time(*in.StartTime).Unix()
+	}
 	if end <= start {
 		return nil, exception("ValidationException", "EndTime must be after StartTime.")
 	}
