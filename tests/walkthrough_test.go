@@ -194,3 +194,24 @@ func runScript(t *testing.T, script string) string {
 	}
 	return out.String()
 }
+
+// TestREADMEKeys runs the README's KMS key commands after the walk-through's
+// first three steps (a connected CloudHSM key store) and the external key
+// store section's first block.
+func TestREADMEKeys(t *testing.T) {
+	requireTools(t, "aws", "curl", "openssl", "bash", "base64")
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	walk := readmeBlocks(t, string(readme), "## Walk-through")
+	blocks := append(append(walk[:4:4], readmeBlocks(t, string(readme), "## External key stores")[0]),
+		readmeBlocks(t, string(readme), "## KMS keys and the encryption path")...)
+	srv := startServer(t)
+	out := runScript(t, readmeScript(t, blocks, strings.TrimPrefix(srv.URL, "http://"), 20))
+	for _, want := range []string{`"Layers"`, `"ExceptionName":"ThrottlingException"`, `"BackingKeysDeletionStatus":"SUCCESS"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the key commands did not print %s:\n%s", want, out)
+		}
+	}
+}
