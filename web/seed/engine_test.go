@@ -35,8 +35,15 @@ func TestExampleAgainstEngine(t *testing.T) {
 	if len(res.KeyStores) != 1 || res.KeyStores[0].ConnectionState != "CONNECTED" {
 		t.Fatalf("result = %+v, want one CONNECTED key store", res)
 	}
+	if len(res.KeyIDs) != 2 {
+		t.Fatalf("made keys %v, want 2", res.KeyIDs)
+	}
+	status, body := call("TrentService.DescribeKey", []byte(`{"KeyId":"alias/example-hsm"}`))
+	if status != 200 || !strings.Contains(string(body), `"Origin":"AWS_CLOUDHSM"`) || !strings.Contains(string(body), res.KeyIDs[1]) {
+		t.Fatalf("DescribeKey alias/example-hsm = %d %s", status, body)
+	}
 
-	status, body := call("TrentService.DescribeCustomKeyStores", []byte(`{"CustomKeyStoreName":"ExampleKeyStore"}`))
+	status, body = call("TrentService.DescribeCustomKeyStores", []byte(`{"CustomKeyStoreName":"ExampleKeyStore"}`))
 	var out struct {
 		CustomKeyStores []struct {
 			CustomKeyStoreId, CustomKeyStoreName, CloudHsmClusterId, ConnectionState string
@@ -86,6 +93,10 @@ func TestExternalExampleAgainstEngine(t *testing.T) {
 	status, body := e.Handle(now, "Simulator.DescribeXksProxies", []byte("{}"))
 	if status != 200 || !strings.Contains(string(body), `"KeyId":"encrypt-only"`) || strings.Contains(string(body), "oTbh0uA9") {
 		t.Fatalf("DescribeXksProxies = %d %s", status, body)
+	}
+	status, body = e.Handle(now, "TrentService.Encrypt", []byte(`{"KeyId":"alias/example-xks","Plaintext":"aGk="}`))
+	if status != 200 || len(res.KeyIDs) != 1 || !strings.Contains(string(body), res.KeyIDs[0]) {
+		t.Fatalf("Encrypt with alias/example-xks = %d %s", status, body)
 	}
 }
 

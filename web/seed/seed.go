@@ -49,6 +49,14 @@
 //	    accessKeyId: BE2J6Q2RE7ZRRCONB2M2RKBT5M        # EXTERNAL_KEY_STORE: required
 //	    secretAccessKey: oTbh0uA9Z3M5tJr1dDqHsbQn7sAkH+3v9XhXxKZbVmk=  # EXTERNAL_KEY_STORE: required
 //	    connect: true
+//	keys:                # KMS keys, made after the key stores, in this order
+//	  - alias: alias/example            # an alias for it (optional)
+//	    description: a standard key     # optional
+//	  - alias: alias/example-hsm
+//	    keyStore: ExampleKeyStore       # a connected key store above: AWS_CLOUDHSM origin
+//	  - alias: alias/example-xks
+//	    keyStore: ExampleXksKeyStore    # an external key store: EXTERNAL_KEY_STORE origin
+//	    xksKeyId: bar                   # required for an external key store
 //
 // The whole file is checked before the first call.
 //
@@ -68,7 +76,9 @@
 // CONNECTED or FAILED (a FAILED store is reported, not an error). Proxies
 // come first: Simulator.CreateXksProxy, Simulator.PutXksProxyPath and
 // Simulator.CreateExternalKey; an external key store is created with
-// PUBLIC_ENDPOINT connectivity.
+// PUBLIC_ENDPOINT connectivity. Last, for each key, TrentService.CreateKey
+// and TrentService.CreateAlias; a key whose key store ended FAILED is
+// skipped.
 //
 // To wait is to re-check after each Simulator.AdvanceClock of 60 seconds,
 // at most 60 times. Any answer but 200 stops the seed with an error naming
@@ -98,6 +108,15 @@ type File struct {
 	Clusters   []Cluster  `yaml:"clusters"`
 	XksProxies []XksProxy `yaml:"xksProxies"`
 	KeyStores  []KeyStore `yaml:"keyStores"`
+	Keys       []Key      `yaml:"keys"`
+}
+
+// Key is a KMS key to create: a standard one, or one in a key store above.
+type Key struct {
+	Alias       string `yaml:"alias"`
+	Description string `yaml:"description"`
+	KeyStore    string `yaml:"keyStore"`
+	XksKeyID    string `yaml:"xksKeyId"`
 }
 
 // XksProxy is a simulated external key store proxy to create.
@@ -361,6 +380,38 @@ func (f *File) check() error {
 			bad("%s: cluster %q is not initialized, so it has no trust anchor", at, ks.Cluster)
 		}
 	}
+	aliases := map[string]bool{}
+	for i, k := range f.Keys {
+		at := fmt.Sprintf("key %d", i+1)
+		if k.Alias != "" {
+			switch {
+			case !strings.HasPrefix(k.Alias, "alias/") || strings.HasPrefix(k.Alias, "alias/aws/"):
+				bad("%s: alias %q must start with alias/ (and not alias/aws/)", at, k.Alias)
+			case aliases[k.Alias]:
+				bad("%s: alias %q is used twice", at, k.Alias)
+			}
+			aliases[k.Alias] = true
+		}
+		var store *KeyStore
+		for j := range f.KeyStores {
+			if f.KeyStores[j].Name == k.KeyStore {
+				store = &f.KeyStores[j]
+			}
+		}
+		switch {
+		case k.KeyStore == "" && k.XksKeyID != "":
+			bad("%s: xksKeyId is for keys in an external key store", at)
+		case k.KeyStore == "":
+		case store == nil:
+			bad("%s: keyStore %q is not a key store above", at, k.KeyStore)
+		case !store.Connect:
+			bad("%s: key store %q is not connected (connect: true), so it cannot hold new keys", at, k.KeyStore)
+		case store.external() && k.XksKeyID == "":
+			bad("%s: xksKeyId is required for a key in external key store %q", at, k.KeyStore)
+		case !store.external() && k.XksKeyID != "":
+			bad("%s: xksKeyId is for keys in an external key store", at)
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -374,6 +425,9 @@ type Result struct {
 	Clusters []ClusterResult
 	// KeyStores lists the key stores in file order.
 	KeyStores []KeyStoreResult
+	// KeyIDs lists the IDs of the keys made, in file order; "" for a key
+	// whose key store did not connect, which is skipped.
+	KeyIDs []string
 }
 
 // ClusterResult is a cluster that was made.
@@ -448,7 +502,43 @@ func (f *File) Apply(call Caller) (*Result, error) {
 			return a.res, fmt.Errorf("seed: key store %q: %w", ks.Name, err)
 		}
 	}
+	for i, k := range f.Keys {
+		if err := a.key(k); err != nil {
+			return a.res, fmt.Errorf("seed: key %d: %w", i+1, err)
+		}
+	}
 	return a.res, nil
+}
+
+// key creates a KMS key and its alias.
+func (a *applier) key(k Key) error {
+	req := map[string]any{"Description": k.Description}
+	if k.KeyStore != "" {
+		var id string
+		for _, ks := range a.res.KeyStores {
+			if ks.Name == k.KeyStore {
+				id = ks.CustomKeyStoreID
+				if ks.ConnectionState != "CONNECTED" {
+					a.res.KeyIDs = append(a.res.KeyIDs, "") // reported with the store's FAILED state
+					return nil
+				}
+			}
+		}
+		req["CustomKeyStoreId"] = id
+		req["Origin"] = "AWS_CLOUDHSM"
+		if k.XksKeyID != "" {
+			req["Origin"], req["XksKeyId"] = "EXTERNAL_KEY_STORE", k.XksKeyID
+		}
+	}
+	var out struct{ KeyMetadata struct{ KeyId string } }
+	if err := a.do("create the key", "TrentService.CreateKey", req, &out); err != nil {
+		return err
+	}
+	a.res.KeyIDs = append(a.res.KeyIDs, out.KeyMetadata.KeyId)
+	if k.Alias == "" {
+		return nil
+	}
+	return a.do("create the alias", "TrentService.CreateAlias", map[string]string{"AliasName": k.Alias, "TargetKeyId": out.KeyMetadata.KeyId}, nil)
 }
 
 type applier struct {

@@ -19,6 +19,7 @@ type fakeAWS struct {
 	ticks    int
 	clusters map[string]*fakeCluster
 	stores   map[string]*fakeStore
+	keys     int
 
 	// Knobs.
 	clusterDelay int               // ticks until a new cluster is UNINITIALIZED; <0 never
@@ -123,6 +124,11 @@ func (f *fakeAWS) call(target string, body []byte) (int, []byte) {
 		s := f.stores[str("CustomKeyStoreId")]
 		s.state, s.readyAt = "CONNECTING", f.ticks+3
 		return ok(map[string]any{})
+	case "TrentService.CreateKey":
+		f.keys++
+		return ok(map[string]any{"KeyMetadata": map[string]string{"KeyId": fmt.Sprintf("key-%d", f.keys)}})
+	case "TrentService.CreateAlias":
+		return ok(map[string]any{})
 	case "TrentService.DescribeCustomKeyStores":
 		s := f.stores[str("CustomKeyStoreId")]
 		ks := map[string]string{"CustomKeyStoreId": str("CustomKeyStoreId"), "ConnectionState": s.state}
@@ -216,6 +222,8 @@ func TestApplyExample(t *testing.T) {
 		"TrentService.DescribeCustomKeyStores", "Simulator.AdvanceClock",
 		"TrentService.DescribeCustomKeyStores", "Simulator.AdvanceClock",
 		"TrentService.DescribeCustomKeyStores",
+		"TrentService.CreateKey", "TrentService.CreateAlias",
+		"TrentService.CreateKey", "TrentService.CreateAlias",
 	}
 	if got := aws.calls(); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -234,6 +242,8 @@ func TestApplyExample(t *testing.T) {
 		{"TrentService.ConnectCustomKeyStore", `{"CustomKeyStoreId":"cks-1"}`},
 		{"TrentService.DescribeCustomKeyStores", `{"CustomKeyStoreId":"cks-1"}`},
 		{"Simulator.AdvanceClock", `{"Seconds":60}`},
+		{"TrentService.CreateKey", `{"Description":"A standard KMS key"}`},
+		{"TrentService.CreateAlias", `{"AliasName":"alias/example","TargetKeyId":"key-1"}`},
 	}
 	for _, b := range bodies {
 		if got := aws.body(b.target, 0); got != b.want {
@@ -247,6 +257,7 @@ func TestApplyExample(t *testing.T) {
 	wantRes := Result{
 		Clusters:  []ClusterResult{{Ref: "demo", ClusterID: "cluster-1"}},
 		KeyStores: []KeyStoreResult{{Name: "ExampleKeyStore", CustomKeyStoreID: "cks-1", ConnectionState: "CONNECTED"}},
+		KeyIDs:    []string{"key-1", "key-2"},
 	}
 	if fmt.Sprint(*res) != fmt.Sprint(wantRes) {
 		t.Errorf("result = %+v, want %+v", *res, wantRes)
@@ -402,6 +413,12 @@ func TestParseErrors(t *testing.T) {
 			[]string{`keyStores[1]: name "k" is used twice`}},
 		{"store on uninitialized cluster", "clusters:\n  - {ref: c, subnets: [s], initialize: false}\nkeyStores:\n  - {name: k, cluster: c, keyStorePassword: p}\n",
 			[]string{`key store "k": cluster "c" is not initialized`}},
+		{"bad alias", "keys:\n  - {alias: example}\n", []string{`key 1: alias "example" must start with alias/`}},
+		{"duplicate alias", "keys:\n  - {alias: alias/a}\n  - {alias: alias/a}\n", []string{`key 2: alias "alias/a" is used twice`}},
+		{"key in unknown store", "keys:\n  - {keyStore: nope}\n", []string{`key 1: keyStore "nope" is not a key store above`}},
+		{"key in unconnected store", cluster + "keyStores:\n  - {name: k, cluster: c, keyStorePassword: p}\nkeys:\n  - {keyStore: k}\n",
+			[]string{`key 1: key store "k" is not connected`}},
+		{"xksKeyId without store", "keys:\n  - {xksKeyId: bar}\n", []string{`key 1: xksKeyId is for keys in an external key store`}},
 		{"every problem at once", "clusters:\n  - subnets: []\nkeyStores:\n  - {}\n",
 			[]string{"ref is required", "subnets", "name is required", "keyStorePassword is required", "cluster is required"}},
 	}
