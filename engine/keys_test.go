@@ -407,9 +407,21 @@ func TestProxyErrorsOnCrypto(t *testing.T) {
 			t.Fatalf("after %s: %q", c.name, got)
 		}
 	}
+	// An external key replaced by another of the same ID: new ciphertexts
+	// work, old ones are crypto-shredded (the proxy's
+	// InvalidCiphertextException), and the key state stays.
+	r.ok("Simulator.DeleteExternalKey", map[string]any{"UriEndpoint": xksEndpoint, "UriPath": xksPath, "KeyId": "key-1"})
+	r.ok("Simulator.CreateExternalKey", map[string]any{"UriEndpoint": xksEndpoint, "UriPath": xksPath, "KeyId": "key-1"})
+	if got := r.decrypt(r.encrypt(id, []byte("new"), nil), nil); string(got) != "new" {
+		t.Fatal("the replaced external key does not work")
+	}
+	msg := r.fails("TrentService.Decrypt", map[string]any{"CiphertextBlob": blob}, "KMSInvalidStateException")
+	if !strings.Contains(msg, "ciphertext or its additional authenticated data is not valid") || r.keyState(id) != "Enabled" {
+		t.Errorf("replaced external key: %q", msg)
+	}
 	// Deleting the external key: crypto fails, the key state stays.
 	r.ok("Simulator.DeleteExternalKey", map[string]any{"UriEndpoint": xksEndpoint, "UriPath": xksPath, "KeyId": "key-1"})
-	msg := r.fails("TrentService.Decrypt", map[string]any{"CiphertextBlob": blob}, "KMSInvalidStateException")
+	msg = r.fails("TrentService.Decrypt", map[string]any{"CiphertextBlob": blob}, "KMSInvalidStateException")
 	if !strings.Contains(msg, "cannot find the external key key-1") || r.keyState(id) != "Enabled" {
 		t.Errorf("deleted external key: %q", msg)
 	}
