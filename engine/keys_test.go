@@ -701,3 +701,33 @@ func TestKeysSurviveSnapshots(t *testing.T) {
 	r.advance(10 * time.Minute)
 	r.fails("TrentService.DeleteCustomKeyStore", map[string]any{"CustomKeyStoreId": r.xksStoreID}, "CustomKeyStoreHasCMKsException")
 }
+
+// TestKeysThroughImportAndReset: ImportSnapshot brings keys and metrics
+// back into a running sandbox; ResetSandbox empties them.
+func TestKeysThroughImportAndReset(t *testing.T) {
+	r := newKeyRig(t)
+	blob := r.encrypt(r.keys[OriginXKS], []byte("kept"), nil)
+	snap := r.ok("Simulator.ExportSnapshot", map[string]any{})["Snapshot"]
+	r.ok("Simulator.ResetSandbox", map[string]any{})
+	r.fails("TrentService.DescribeKey", map[string]any{"KeyId": r.keys[OriginXKS]}, "NotFoundException")
+	r.encrypt(r.createKey(map[string]any{}), []byte("x"), nil)
+	r.ok("Simulator.ImportSnapshot", map[string]any{"Snapshot": snap})
+	if got := r.decrypt(blob, nil); string(got) != "kept" {
+		t.Fatalf("after import: %q", got)
+	}
+	r.encrypt(r.keys[OriginXKS], []byte("x"), nil)
+	now := r.ok("Simulator.DescribeClock", map[string]any{})["Now"].(float64)
+	m := r.ok("Simulator.GetMetricData", map[string]any{"MetricName": "XksProxyErrors", "Stat": "Sum",
+		"Dimensions": map[string]string{"KmsOperation": "Encrypt"}, "EndTime": now + 60, "Period": 3600})
+	if s := m["Series"].([]any); len(s) != 1 || s[0].(map[string]any)["Values"].([]any)[0].(float64) < 2 {
+		t.Fatalf("metrics after import: %v", m)
+	}
+	// The running sandbox's snapshot holds what it recorded since.
+	e2, err := Restore(r.e.Snapshot(), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e2.metrics.series) != len(r.e.metrics.series) || len(e2.keys) != 3 {
+		t.Fatalf("snapshot after import: %d series (want %d), %d keys", len(e2.metrics.series), len(r.e.metrics.series), len(e2.keys))
+	}
+}

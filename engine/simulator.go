@@ -118,6 +118,7 @@ func (e *Engine) simResetSandbox(host time.Time, body []byte) (any, error) {
 // replace swaps in another engine's state, keeping the generation moving.
 func (e *Engine) replace(o *Engine) {
 	e.st, e.rng, e.hsm, e.xks = o.st, o.rng, o.hsm, o.xks
+	e.keys, e.xksKeyIDs, e.metrics = o.keys, o.xksKeyIDs, o.metrics
 	e.ops = e.operations()
 	e.now = e.st.Clock.Last
 }
