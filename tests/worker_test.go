@@ -325,6 +325,7 @@ func workerSDK(t *testing.T, w *wranglerDev) {
 		"TypedErrors":               testSDKTypedErrors,
 		"DescribePaginator":         testSDKDescribePaginator,
 		"RequestRoundTrip":          testSDKRequestRoundTrip,
+		"Keys":                      testSDKKeys,
 	} {
 		t.Run(name, func(t *testing.T) {
 			body(t, sdkConnect(t, newSandbox(t, w, `{"ClockSpeed":1}`, nil), http.DefaultClient))
