@@ -43,12 +43,34 @@ function save() {
   }
 }
 
-function saveIfMoved(r) {
+// Cryptographic calls change only data-plane state (metrics, the request
+// quota, randomness) and do not move the generation: such changes are saved
+// a moment later, or when the page is hidden, whichever comes first.
+const DATA_PLANE = /^TrentService\.(Encrypt|Decrypt|ReEncrypt|GenerateDataKey|GenerateDataKeyWithoutPlaintext|GenerateRandom)$/;
+let dirty = false;
+let saveTimer = 0;
+
+function saveIfMoved(r, target) {
   if (r.generation !== generation) {
     generation = r.generation;
     save();
+    dirty = false;
+  } else if (DATA_PLANE.test(target)) {
+    dirty = true;
+    if (!saveTimer) {
+      saveTimer = setTimeout(() => {
+        saveTimer = 0;
+        if (dirty) save();
+        dirty = false;
+      }, 2000);
+    }
   }
 }
+
+addEventListener("pagehide", () => {
+  if (dirty && inst) save();
+  dirty = false;
+});
 
 function restoreSaved() {
   const saved = localStorage.getItem(STORAGE_KEY);
@@ -73,7 +95,7 @@ export async function call(target, body = {}) {
 async function callNow(target, body) {
   const request = typeof body === "string" ? body : JSON.stringify(body);
   const r = await invoke(target, request);
-  saveIfMoved(r);
+  saveIfMoved(r, target);
   requests.push({ target, request, status: r.status, response: r.text });
   let parsed = {};
   try {

@@ -109,6 +109,7 @@ export function keyView(m) {
 
 export function renderKeys() {
   const view = ui.route.view;
+  if (view !== "detail") extrasFor = "";
   if (view === "keys") {
     const keys = ui.keys.map(keyView);
     rebind($('[data-bind="keys"]'), { Keys: keys });
@@ -540,10 +541,13 @@ function setupWizard() {
 // ---- a custom key store's page: KMS keys and Monitoring ------------------
 
 let monitoring = null;
+let extrasFor = ""; // the store whose page was rendered last, while it stays open
 
 function renderStoreExtras() {
   const extra = $("[data-detail-extra]");
   const s = store(ui.route.id);
+  const entered = extrasFor !== ui.route.id;
+  extrasFor = ui.route.id;
   extra.hidden = !s;
   if (!s) return;
   const keys = ui.keys.filter((m) => m.CustomKeyStoreId === s.CustomKeyStoreId).map(keyView);
@@ -556,7 +560,7 @@ function renderStoreExtras() {
     monitoring = import("./monitoring.js");
     monitoring.catch(() => { monitoring = null; });
   }
-  monitoring.then((mod) => mod.renderMonitoring(section, store(ui.route.id)));
+  monitoring.then((mod) => mod.renderMonitoring(section, store(ui.route.id), entered));
 }
 
 function setupStoreExtras() {

@@ -44,7 +44,10 @@ const sum = (a) => a.reduce((x, y) => x + y, 0);
 
 // load reads the five graphs' data for the store and the chosen range.
 async function load(s) {
-  const now = Math.floor((ui.clock && ui.clock.Now) || Date.now() / 1000);
+  // The sandbox's time now, not as of the last poll: calls made since then
+  // must fall inside the range.
+  const clock = await api("Simulator.DescribeClock", {}, { quiet: true });
+  const now = Math.ceil(clock.status === 200 ? clock.body.Now : (ui.clock && ui.clock.Now) || Date.now() / 1000);
   const period = periodFor(mon.range);
   const start = Math.floor((now - mon.range) / period) * period;
   const id = s.CustomKeyStoreId;
@@ -115,7 +118,7 @@ function draw(fig, key, series, d) {
   const legend = $("[data-legend]", fig);
   const none = !series.length;
   $("[data-nodata]", fig).hidden = !none;
-  svg.hidden = none;
+  svg.toggleAttribute("hidden", none); // SVG elements have no hidden property
   legend.replaceChildren();
   svg.replaceChildren();
   fig.dataset.series = String(series.length);
@@ -140,7 +143,7 @@ function draw(fig, key, series, d) {
   const summary = [];
   series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length];
-    const pts = s.Timestamps.map((t, j) => [x(t + d.period / 2), y(s.Values[j])]);
+    const pts = s.Timestamps.map((t, j) => [x(Math.min(t + d.period / 2, d.end)), y(s.Values[j])]);
     if (pts.length > 1) el("path", { d: pts.map((p, j) => `${j ? "L" : "M"}${p[0].toFixed(1)} ${p[1].toFixed(1)}`).join(" "), stroke: color, fill: "none", "stroke-width": 2 }, svg);
     for (const p of pts.length <= 24 ? pts : []) el("circle", { cx: p[0].toFixed(1), cy: p[1].toFixed(1), r: 2.5, fill: color }, svg);
     const last = s.Values[s.Values.length - 1];
@@ -159,6 +162,7 @@ function draw(fig, key, series, d) {
 function drawAll(section, s) {
   const d = mon.data;
   const off = !s || s.ConnectionState === "DISCONNECTED" || !d;
+  section.setAttribute("aria-busy", String(!d && mon.fetching));
   const drawn = `${mon.key} ${off} ${section.dataset.loaded || 0}`;
   if (drawn === mon.drawn) return;
   mon.drawn = drawn;
@@ -166,10 +170,15 @@ function drawAll(section, s) {
 }
 
 // renderMonitoring brings the graphs up to date: it reads the metrics again
-// when the store or the range changes, and every few seconds otherwise.
-export function renderMonitoring(section, s) {
+// when the page is opened (entered), the store or the range changes, and
+// every few seconds otherwise.
+export function renderMonitoring(section, s, entered = false) {
   wire(section);
   if (!s) return;
+  if (entered) {
+    mon.data = null;
+    mon.key = "";
+  }
   $("[data-mon-range]", section).textContent = RANGE_TEXT[mon.range];
   const p = periodFor(mon.range);
   $("[data-mon-period]", section).textContent = p === 3600 ? "1 hour" : `${p / 60} minutes`;
