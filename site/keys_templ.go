@@ -872,7 +872,7 @@ func KeyAliasesTab() templ.Component {
 // KeyPlayground is the key's "Try it" tab: Encrypt, Decrypt (with and
 // without KeyId) and GenerateDataKey with an encryption context, the
 // ciphertext blob in base64 and as a byte map (Simulator.InspectCiphertext),
-// with both layers for an external key store key.
+// colored by layer, with both layers for an external key store key.
 func KeyPlayground() templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -916,7 +916,7 @@ func KeyPlayground() templ.Component {
 
 // CiphertextMap shows a ciphertext blob's structure from
 // Simulator.InspectCiphertext: its layers, outermost first, and every byte
-// range, colored by field.
+// range, colored by the layer it belongs to.
 func CiphertextMap() templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -938,7 +938,7 @@ func CiphertextMap() templ.Component {
 			templ_7745c5c3_Var36 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 65, "<section class=\"blob\" data-bind=\"blob\" data-show=\"Size\" aria-labelledby=\"blob-title\" data-testid=\"blob\" hidden><h3 id=\"blob-title\">Inside the ciphertext blob</h3><p><span data-text=\"Size\" data-testid=\"blob-size\"></span> bytes, version <span data-text=\"Version\"></span>, origin <span class=\"mono\" data-text=\"Origin\" data-testid=\"blob-origin\"></span>, key <span class=\"mono\" data-text=\"KeyArn\"></span>. The key ID travels in the clear; that is how Decrypt finds the key without a KeyId.</p><ol class=\"layers\" data-each=\"Layers\" data-testid=\"blob-layers\"><template><li class=\"layer\" data-attr-data-depth=\"Depth\" data-attr-data-sealed=\"Sealed\" data-testid=\"blob-layer\"><strong data-text=\"Name\" data-testid=\"blob-layer-name\"></strong> <span class=\"hint\">(<span data-text=\"Algorithm\"></span>)</span> <span data-show=\"Sealed\" class=\"hint\">Sealed: this layer's bytes are inside the ciphertext of the layer above, so only the proxy's Decrypt can reveal them.</span> <span data-hide=\"Sealed\" class=\"hint\" data-text=\"Parts\"></span></li></template></ol><div class=\"bytemap\" role=\"list\" aria-label=\"Byte ranges\" data-each=\"Fields\" data-testid=\"blob-map\"><template><span class=\"bytes\" role=\"listitem\" data-attr-data-color=\"Color\" data-attr-title=\"Title\" data-testid=\"blob-field\"><span class=\"sr-only\" data-text=\"Label\"></span><span aria-hidden=\"true\" data-text=\"HexShort\"></span></span></template></div><table class=\"compact\" data-testid=\"blob-fields\"><thead><tr><th scope=\"col\"><span class=\"sr-only\">Color</span></th><th scope=\"col\">Offset</th><th scope=\"col\">Length</th><th scope=\"col\">Field</th><th scope=\"col\">Bytes (hex)</th></tr></thead> <tbody data-each=\"Fields\"><template><tr><td><span class=\"swatch\" data-attr-data-color=\"Color\"></span></td><td data-text=\"Offset\"></td><td data-text=\"Length\"></td><td data-text=\"Name\" data-testid=\"blob-field-name\"></td><td class=\"mono\" data-text=\"HexShort\"></td></tr></template></tbody></table></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 65, "<section class=\"blob\" data-bind=\"blob\" data-show=\"Size\" aria-labelledby=\"blob-title\" data-testid=\"blob\" hidden><h3 id=\"blob-title\">Inside the ciphertext blob</h3><p><span data-text=\"Size\" data-testid=\"blob-size\"></span> bytes, version <span data-text=\"Version\"></span>, origin <span class=\"mono\" data-text=\"Origin\" data-testid=\"blob-origin\"></span>, key <span class=\"mono\" data-text=\"KeyArn\"></span>. The key ID travels in the clear; that is how Decrypt finds the key without a KeyId.</p><ol class=\"layers\" data-each=\"Layers\" data-testid=\"blob-layers\"><template><li class=\"layer\" data-attr-data-depth=\"Depth\" data-attr-data-sealed=\"Sealed\" data-testid=\"blob-layer\"><span class=\"swatch\" data-attr-data-color=\"Color\"></span> <strong data-text=\"Name\" data-testid=\"blob-layer-name\"></strong> <span class=\"hint\">(<span data-text=\"Algorithm\"></span>)</span> <span data-show=\"Sealed\" class=\"hint\">Sealed: this layer's bytes are inside the ciphertext of the layer above, so only the proxy's Decrypt can reveal them.</span> <span data-hide=\"Sealed\" class=\"hint\" data-text=\"Parts\"></span></li></template></ol><div class=\"bytemap\" role=\"list\" aria-label=\"Byte ranges\" data-each=\"Fields\" data-testid=\"blob-map\"><template><span class=\"bytes\" role=\"listitem\" data-attr-data-color=\"Color\" data-attr-title=\"Title\" data-testid=\"blob-field\"><span class=\"sr-only\" data-text=\"Label\"></span><span aria-hidden=\"true\" data-text=\"HexShort\"></span></span></template></div><table class=\"compact\" data-testid=\"blob-fields\"><thead><tr><th scope=\"col\"><span class=\"sr-only\">Color</span></th><th scope=\"col\">Offset</th><th scope=\"col\">Length</th><th scope=\"col\">Field</th><th scope=\"col\">Layer</th><th scope=\"col\">Bytes (hex)</th></tr></thead> <tbody data-each=\"Fields\"><template><tr><td><span class=\"swatch\" data-attr-data-color=\"Color\"></span></td><td data-text=\"Offset\"></td><td data-text=\"Length\"></td><td data-text=\"Name\" data-testid=\"blob-field-name\"></td><td data-text=\"Layer\" data-testid=\"blob-field-layer\"></td><td class=\"mono\" data-text=\"HexShort\"></td></tr></template></tbody></table></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -1052,7 +1052,7 @@ func MonitoringSection() templ.Component {
 			var templ_7745c5c3_Var40 string
 			templ_7745c5c3_Var40, templ_7745c5c3_Err = templ.JoinStringErrs(pressed(r.Label == "3h"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 661, Col: 80}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 663, Col: 80}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var40))
 			if templ_7745c5c3_Err != nil {
@@ -1065,7 +1065,7 @@ func MonitoringSection() templ.Component {
 			var templ_7745c5c3_Var41 string
 			templ_7745c5c3_Var41, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(r.Seconds))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 661, Col: 111}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 663, Col: 111}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var41))
 			if templ_7745c5c3_Err != nil {
@@ -1078,7 +1078,7 @@ func MonitoringSection() templ.Component {
 			var templ_7745c5c3_Var42 string
 			templ_7745c5c3_Var42, templ_7745c5c3_Err = templ.JoinStringErrs("range-" + r.Label)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 661, Col: 146}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 663, Col: 146}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var42))
 			if templ_7745c5c3_Err != nil {
@@ -1091,7 +1091,7 @@ func MonitoringSection() templ.Component {
 			var templ_7745c5c3_Var43 string
 			templ_7745c5c3_Var43, templ_7745c5c3_Err = templ.JoinStringErrs(r.Label)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 661, Col: 158}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 663, Col: 158}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var43))
 			if templ_7745c5c3_Err != nil {
@@ -1114,7 +1114,7 @@ func MonitoringSection() templ.Component {
 			var templ_7745c5c3_Var44 string
 			templ_7745c5c3_Var44, templ_7745c5c3_Err = templ.JoinStringErrs(g.Key)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 668, Col: 44}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 670, Col: 44}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var44))
 			if templ_7745c5c3_Err != nil {
@@ -1127,7 +1127,7 @@ func MonitoringSection() templ.Component {
 			var templ_7745c5c3_Var45 string
 			templ_7745c5c3_Var45, templ_7745c5c3_Err = templ.JoinStringErrs("graph-" + g.Key + "-title")
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 668, Col: 92}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 670, Col: 92}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var45))
 			if templ_7745c5c3_Err != nil {
@@ -1140,7 +1140,7 @@ func MonitoringSection() templ.Component {
 			var templ_7745c5c3_Var46 string
 			templ_7745c5c3_Var46, templ_7745c5c3_Err = templ.JoinStringErrs("graph-" + g.Key)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 668, Col: 125}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 670, Col: 125}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var46))
 			if templ_7745c5c3_Err != nil {
@@ -1153,7 +1153,7 @@ func MonitoringSection() templ.Component {
 			var templ_7745c5c3_Var47 string
 			templ_7745c5c3_Var47, templ_7745c5c3_Err = templ.JoinStringErrs("graph-" + g.Key + "-title")
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 670, Col: 46}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 672, Col: 46}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var47))
 			if templ_7745c5c3_Err != nil {
@@ -1166,7 +1166,7 @@ func MonitoringSection() templ.Component {
 			var templ_7745c5c3_Var48 string
 			templ_7745c5c3_Var48, templ_7745c5c3_Err = templ.JoinStringErrs(g.Title)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 670, Col: 58}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 672, Col: 58}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var48))
 			if templ_7745c5c3_Err != nil {
@@ -1179,7 +1179,7 @@ func MonitoringSection() templ.Component {
 			var templ_7745c5c3_Var49 string
 			templ_7745c5c3_Var49, templ_7745c5c3_Err = templ.JoinStringErrs(g.Hint)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 671, Col: 33}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 673, Col: 33}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var49))
 			if templ_7745c5c3_Err != nil {
@@ -1192,7 +1192,7 @@ func MonitoringSection() templ.Component {
 			var templ_7745c5c3_Var50 string
 			templ_7745c5c3_Var50, templ_7745c5c3_Err = templ.JoinStringErrs("graph-" + g.Key + "-nodata")
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 673, Col: 77}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 675, Col: 77}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var50))
 			if templ_7745c5c3_Err != nil {
@@ -1205,7 +1205,7 @@ func MonitoringSection() templ.Component {
 			var templ_7745c5c3_Var51 string
 			templ_7745c5c3_Var51, templ_7745c5c3_Err = templ.JoinStringErrs(g.Title)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 674, Col: 77}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 676, Col: 77}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var51))
 			if templ_7745c5c3_Err != nil {

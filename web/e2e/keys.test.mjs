@@ -415,6 +415,10 @@ test("a key in an external key store: XKS errors, two layers, Monitoring", { tim
     assert.equal(await tid(page, "blob-origin").textContent(), "EXTERNAL_KEY_STORE");
     assert.equal(await tid(page, "blob-layer").count(), 2);
     assert.equal(await tid(page, "blob-layer").nth(1).getAttribute("data-sealed"), "");
+    const layersOfFields = await tid(page, "blob-field-layer").allTextContents();
+    assert.ok(layersOfFields.includes("Header (cleartext)"));
+    assert.ok(layersOfFields.some((l) => /External key/.test(l)), "fields of the proxy's layer");
+    assert.ok(layersOfFields.some((l) => /AWS KMS key material/.test(l)), "fields of the KMS layer");
     await decrypt(page, true);
     await tid(page, "pg-decrypted-text").filter({ hasText: "Hello, custom key store!" }).waitFor();
     for (let i = 0; i < 3; i++) await encrypt(page);
