@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"slices"
+	"sync"
 )
 
 // # The ciphertext blob, version 1
@@ -162,10 +163,33 @@ func blobMAC(macKey, body, context []byte) []byte {
 // macKeyOf derives the key of an external key store blob's HMAC from the
 // KMS key material, so that the MAC key is never the encryption key.
 func macKeyOf(material []byte) []byte {
+	macKeys.Lock()
+	k, ok := macKeys.m[string(material)]
+	macKeys.Unlock()
+	if ok {
+		return k
+	}
 	m := hmac.New(sha256.New, material)
 	m.Write([]byte("keystorelab ciphertext blob v1 integrity"))
-	return m.Sum(nil)
+	k = m.Sum(nil)
+	macKeys.Lock()
+	if macKeys.m == nil || len(macKeys.m) >= maxMacKeys {
+		macKeys.m = make(map[string][]byte)
+	}
+	macKeys.m[string(material)] = k
+	macKeys.Unlock()
+	return k
 }
+
+// macKeys caches macKeyOf, a pure function of the key material, for the
+// keys in use; it is emptied when it fills. Callers never change the
+// slices it returns.
+var macKeys struct {
+	sync.Mutex
+	m map[string][]byte
+}
+
+const maxMacKeys = 1024
 
 // canonicalContext encodes an encryption context for use as AAD.
 func canonicalContext(ctx map[string]string) []byte {

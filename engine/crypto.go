@@ -65,6 +65,184 @@ func blobLength(v *wire.Validator, member string, b []byte, max int) {
 	}
 }
 
+// decodeCrypto is decode for a cryptoInput, with a fast path for the
+// bodies SDKs send: compact JSON whose members are the string, Base64 and
+// integer members of cryptoInput (see scanObject). Anything else, or
+// anything the fast path cannot read exactly as encoding/json would, goes
+// to decode.
+func decodeCrypto(body []byte, in *cryptoInput) error {
+	if in.parse(body) {
+		return nil
+	}
+	*in = cryptoInput{}
+	return decode(body, in)
+}
+
+func (in *cryptoInput) parse(b []byte) bool {
+	var seen uint32
+	end, ok := scanObject(b, 0, func(key []byte, i int) (int, bool) {
+		var bit uint32
+		var str **string
+		var raw *[]byte
+		switch string(key) {
+		case "KeyId":
+			bit, str = 1<<0, &in.KeyId
+		case "Plaintext":
+			bit, raw = 1<<1, &in.Plaintext
+		case "CiphertextBlob":
+			bit, raw = 1<<2, &in.CiphertextBlob
+		case "EncryptionAlgorithm":
+			bit, str = 1<<3, &in.EncryptionAlgorithm
+		case "KeySpec":
+			bit, str = 1<<4, &in.KeySpec
+		case "SourceKeyId":
+			bit, str = 1<<5, &in.SourceKeyId
+		case "SourceEncryptionAlgorithm":
+			bit, str = 1<<6, &in.SourceEncryptionAlgorithm
+		case "DestinationKeyId":
+			bit, str = 1<<7, &in.DestinationKeyId
+		case "DestinationEncryptionAlgorithm":
+			bit, str = 1<<8, &in.DestinationEncryptionAlgorithm
+		case "CustomKeyStoreId":
+			bit, str = 1<<9, &in.CustomKeyStoreId
+		case "NumberOfBytes":
+			if seen&(1<<10) != 0 {
+				return 0, false
+			}
+			seen |= 1 << 10
+			// Digits only, no sign, exponent or leading zero, and small
+			// enough for an int64.
+			j := i
+			for j < len(b) && j-i < 10 && '0' <= b[j] && b[j] <= '9' {
+				j++
+			}
+			if j == i || j-i >= 10 || b[i] == '0' && j-i > 1 {
+				return 0, false
+			}
+			n, err := strconv.ParseInt(string(b[i:j]), 10, 64)
+			if err != nil {
+				return 0, false
+			}
+			in.NumberOfBytes = &n
+			return j, true
+		default:
+			return 0, false
+		}
+		if seen&bit != 0 {
+			return 0, false
+		}
+		seen |= bit
+		v, next, ok := plainString(b, i)
+		if !ok {
+			return 0, false
+		}
+		if str != nil {
+			s := string(v)
+			*str = &s
+			return next, true
+		}
+		// encoding/json's decoding of a []byte member.
+		out := make([]byte, base64.StdEncoding.DecodedLen(len(v)))
+		n, err := base64.StdEncoding.Decode(out, v)
+		if err != nil {
+			return 0, false
+		}
+		*raw = out[:n]
+		return next, true
+	})
+	return ok && end == len(b)
+}
+
+// scanObject walks the JSON object at b[i:], written without whitespace,
+// calling member with each key (a plain string) and the index of its
+// value, which member reads; it returns the index after the object. It
+// reports false for anything else. What it accepts is valid JSON in which
+// every string reads as exactly its bytes, so callers that also accept
+// only plain strings decode a body exactly as encoding/json does.
+func scanObject(b []byte, i int, member func(key []byte, i int) (int, bool)) (int, bool) {
+	if i >= len(b) || b[i] != '{' {
+		return 0, false
+	}
+	i++
+	if i < len(b) && b[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		key, next, ok := plainString(b, i)
+		if !ok || next >= len(b) || b[next] != ':' {
+			return 0, false
+		}
+		if i, ok = member(key, next+1); !ok || i >= len(b) {
+			return 0, false
+		}
+		switch b[i] {
+		case ',':
+			i++
+		case '}':
+			return i + 1, true
+		default:
+			return 0, false
+		}
+	}
+}
+
+// plainString reads the JSON string at b[i:] if it holds only printable
+// ASCII and no escapes; it returns its contents and the index after it.
+func plainString(b []byte, i int) ([]byte, int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return nil, 0, false
+	}
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return b[i+1 : j], j + 1, true
+		case c < 0x20 || c > 0x7e || c == '\\':
+			return nil, 0, false
+		}
+	}
+	return nil, 0, false
+}
+
+// plainObject reports whether b is a compact JSON object of plain string
+// members (so valid JSON), calling member for each.
+func plainObject(b []byte, member func(key, value []byte) bool) bool {
+	end, ok := scanObject(b, 0, func(key []byte, i int) (int, bool) {
+		v, next, ok := plainString(b, i)
+		return next, ok && member(key, v)
+	})
+	return ok && end == len(b)
+}
+
+// jsonBytes decodes a plain string as encoding/json decodes a []byte.
+func jsonBytes(v []byte) ([]byte, bool) {
+	out := make([]byte, base64.StdEncoding.DecodedLen(len(v)))
+	n, err := base64.StdEncoding.Decode(out, v)
+	return out[:n], err == nil
+}
+
+// appendJSONString appends s as encoding/json.Marshal writes a string.
+func appendJSONString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(dst, q...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
+}
+
+// appendJSONBytes appends b as encoding/json.Marshal writes a []byte.
+func appendJSONBytes(dst []byte, b []byte) []byte {
+	if b == nil {
+		return append(dst, "null"...)
+	}
+	dst = append(dst, '"')
+	dst = base64.StdEncoding.AppendEncode(dst, b)
+	return append(dst, '"')
+}
+
 // symmetricOnly refuses an asymmetric encryption algorithm for a symmetric key.
 func (e *Engine) symmetricOnly(k *kmsKey, alg *string) error {
 	if alg != nil && *alg != "SYMMETRIC_DEFAULT" {
@@ -128,7 +306,7 @@ func (e *Engine) admit(op, storeID string) error {
 // encrypt is TrentService.Encrypt.
 func (e *Engine) encrypt(_ time.Time, body []byte) (any, error) {
 	var in cryptoInput
-	if err := decode(body, &in); err != nil {
+	if err := decodeCrypto(body, &in); err != nil {
 		return nil, err
 	}
 	var v wire.Validator
@@ -149,14 +327,35 @@ func (e *Engine) encrypt(_ time.Time, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"CiphertextBlob": ct, "KeyId": e.keyARN(k.ID), "EncryptionAlgorithm": "SYMMETRIC_DEFAULT"}, nil
+	return encryptOutput{CiphertextBlob: ct, EncryptionAlgorithm: "SYMMETRIC_DEFAULT", KeyId: e.keyARN(k.ID)}, nil
 }
+
+// The outputs of the cryptographic operations, as structs whose members
+// are in the order encoding/json gives a map's keys, so that the bytes are
+// those of the maps they replace, without the map.
+type (
+	encryptOutput struct {
+		CiphertextBlob      []byte
+		EncryptionAlgorithm string
+		KeyId               string
+	}
+	decryptOutput struct {
+		EncryptionAlgorithm string
+		KeyId               string
+		Plaintext           []byte
+	}
+	dataKeyOutput struct {
+		CiphertextBlob []byte
+		KeyId          string
+		Plaintext      []byte `json:",omitempty"` // never empty when present: NumberOfBytes is at least 1
+	}
+)
 
 // decrypt is TrentService.Decrypt. The blob names its key; a KeyId, if
 // given, must name the same one.
 func (e *Engine) decrypt(_ time.Time, body []byte) (any, error) {
 	var in cryptoInput
-	if err := decode(body, &in); err != nil {
+	if err := decodeCrypto(body, &in); err != nil {
 		return nil, err
 	}
 	var v wire.Validator
@@ -177,7 +376,7 @@ func (e *Engine) decrypt(_ time.Time, body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"KeyId": e.keyARN(k.ID), "Plaintext": pt, "EncryptionAlgorithm": "SYMMETRIC_DEFAULT"}, nil
+	return decryptOutput{EncryptionAlgorithm: "SYMMETRIC_DEFAULT", KeyId: e.keyARN(k.ID), Plaintext: pt}, nil
 }
 
 // blobKey parses a ciphertext blob and finds, checks and admits its key.
@@ -267,7 +466,7 @@ func (e *Engine) generateDataKey(plaintext bool) func(time.Time, []byte) (any, e
 	}
 	return func(_ time.Time, body []byte) (any, error) {
 		var in cryptoInput
-		if err := decode(body, &in); err != nil {
+		if err := decodeCrypto(body, &in); err != nil {
 			return nil, err
 		}
 		var v wire.Validator
@@ -303,9 +502,9 @@ func (e *Engine) generateDataKey(plaintext bool) func(time.Time, []byte) (any, e
 		if err != nil {
 			return nil, err
 		}
-		out := map[string]any{"CiphertextBlob": ct, "KeyId": e.keyARN(k.ID)}
+		out := dataKeyOutput{CiphertextBlob: ct, KeyId: e.keyARN(k.ID)}
 		if plaintext {
-			out["Plaintext"] = dataKey
+			out.Plaintext = dataKey
 		}
 		return out, nil
 	}
@@ -468,6 +667,62 @@ type xksDecryptRequest struct {
 	AdditionalAuthenticatedData []byte             `json:"additionalAuthenticatedData"`
 }
 
+// xksRequest is an XKS crypto request; appendJSON writes what
+// json.Marshal would.
+type xksRequest interface{ appendJSON([]byte) []byte }
+
+func (m *xksRequestMetadata) appendJSON(dst []byte) []byte {
+	dst = append(dst, `{"awsPrincipalArn":`...)
+	dst = appendJSONString(dst, m.AwsPrincipalArn)
+	dst = append(dst, `,"kmsKeyArn":`...)
+	dst = appendJSONString(dst, m.KmsKeyArn)
+	dst = append(dst, `,"kmsOperation":`...)
+	dst = appendJSONString(dst, m.KmsOperation)
+	dst = append(dst, `,"kmsRequestId":`...)
+	dst = appendJSONString(dst, m.KmsRequestId)
+	return append(dst, '}')
+}
+
+func (r *xksEncryptRequest) appendJSON(dst []byte) []byte {
+	if dst == nil {
+		dst = make([]byte, 0, 384+len(r.RequestMetadata.KmsKeyArn)+base64Len(len(r.Plaintext))+base64Len(len(r.AdditionalAuthenticatedData)))
+	}
+	dst = append(dst, `{"requestMetadata":`...)
+	dst = r.RequestMetadata.appendJSON(dst)
+	dst = append(dst, `,"plaintext":`...)
+	dst = appendJSONBytes(dst, r.Plaintext)
+	dst = append(dst, `,"encryptionAlgorithm":`...)
+	dst = appendJSONString(dst, r.EncryptionAlgorithm)
+	dst = append(dst, `,"additionalAuthenticatedData":`...)
+	dst = appendJSONBytes(dst, r.AdditionalAuthenticatedData)
+	dst = append(dst, `,"ciphertextDataIntegrityValueAlgorithm":`...)
+	dst = appendJSONString(dst, r.CiphertextDataIntegrityValueAlgorithm)
+	return append(dst, '}')
+}
+
+func (r *xksDecryptRequest) appendJSON(dst []byte) []byte {
+	if dst == nil {
+		dst = make([]byte, 0, 384+len(r.RequestMetadata.KmsKeyArn)+base64Len(len(r.Ciphertext))+base64Len(len(r.AdditionalAuthenticatedData)))
+	}
+	dst = append(dst, `{"requestMetadata":`...)
+	dst = r.RequestMetadata.appendJSON(dst)
+	dst = append(dst, `,"ciphertext":`...)
+	dst = appendJSONBytes(dst, r.Ciphertext)
+	if len(r.CiphertextMetadata) > 0 {
+		dst = append(dst, `,"ciphertextMetadata":`...)
+		dst = appendJSONBytes(dst, r.CiphertextMetadata)
+	}
+	dst = append(dst, `,"initializationVector":`...)
+	dst = appendJSONBytes(dst, r.InitializationVector)
+	dst = append(dst, `,"authenticationTag":`...)
+	dst = appendJSONBytes(dst, r.AuthenticationTag)
+	dst = append(dst, `,"encryptionAlgorithm":`...)
+	dst = appendJSONString(dst, r.EncryptionAlgorithm)
+	dst = append(dst, `,"additionalAuthenticatedData":`...)
+	dst = appendJSONBytes(dst, r.AdditionalAuthenticatedData)
+	return append(dst, '}')
+}
+
 func (e *Engine) xksMetadata(k *kmsKey, op string) xksRequestMetadata {
 	return xksRequestMetadata{AwsPrincipalArn: "arn:aws:iam::" + e.st.AccountID + ":root", KmsKeyArn: e.keyARN(k.ID),
 		KmsOperation: op, KmsRequestId: e.requestID()}
@@ -475,9 +730,9 @@ func (e *Engine) xksMetadata(k *kmsKey, op string) xksRequestMetadata {
 
 // xksCrypto sends one crypto request for key k to its store's proxy,
 // retrying once after a timeout as KMS does, and records the metrics.
-func (e *Engine) xksCrypto(k *kmsKey, op, xksOp, path string, req any) (outcome, []byte) {
+func (e *Engine) xksCrypto(k *kmsKey, op, xksOp, path string, req xksRequest) (outcome, []byte) {
 	ks := e.store(k.StoreID)
-	b, _ := json.Marshal(req)
+	b := req.appendJSON(nil)
 	out, body, took := e.xksSend(ks, path, b)
 	if out == outTimeout {
 		var again time.Duration
@@ -493,7 +748,7 @@ func (e *Engine) xksSeal(op string, k *kmsKey, header, inner, context []byte) ([
 	aad := xksAAD(header, context)
 	req := xksEncryptRequest{RequestMetadata: e.xksMetadata(k, op), Plaintext: inner, EncryptionAlgorithm: "AES_GCM",
 		AdditionalAuthenticatedData: aad, CiphertextDataIntegrityValueAlgorithm: "SHA_256"}
-	out, body := e.xksCrypto(k, op, "Encrypt", "/keys/"+k.XksKeyID+"/encrypt", req)
+	out, body := e.xksCrypto(k, op, "Encrypt", "/keys/"+k.XksKeyID+"/encrypt", &req)
 	if out != outOK {
 		return nil, e.xksCryptoError(k, out)
 	}
@@ -504,8 +759,12 @@ func (e *Engine) xksSeal(op string, k *kmsKey, header, inner, context []byte) ([
 		AuthenticationTag            []byte `json:"authenticationTag"`
 		CiphertextDataIntegrityValue []byte `json:"ciphertextDataIntegrityValue"`
 	}
-	if json.Unmarshal(body, &r) != nil {
-		return nil, e.xksCryptoError(k, outMalformed)
+	if !parseEncryptResponse(body, &r.Ciphertext, &r.CiphertextMetadata, &r.InitializationVector, &r.AuthenticationTag,
+		&r.CiphertextDataIntegrityValue) {
+		r.Ciphertext, r.CiphertextMetadata, r.InitializationVector, r.AuthenticationTag, r.CiphertextDataIntegrityValue = nil, nil, nil, nil, nil
+		if json.Unmarshal(body, &r) != nil {
+			return nil, e.xksCryptoError(k, outMalformed)
+		}
 	}
 	if len(r.Ciphertext) != len(inner) || (len(r.InitializationVector) != 12 && len(r.InitializationVector) != 16) ||
 		len(r.AuthenticationTag) != gcmTagSize || len(r.CiphertextMetadata) > 20 ||
@@ -517,19 +776,65 @@ func (e *Engine) xksSeal(op string, k *kmsKey, header, inner, context []byte) ([
 		macKeyOf(k.Material), context), nil
 }
 
+// parseEncryptResponse reads a proxy's Encrypt response written compactly
+// with plain strings, as json.Unmarshal would; it reports false for any
+// other body.
+func parseEncryptResponse(body []byte, ct, md, iv, tag, cdiv *[]byte) bool {
+	var seen uint8
+	return plainObject(body, func(key, v []byte) bool {
+		var bit uint8
+		var dst *[]byte
+		switch string(key) {
+		case "ciphertext":
+			bit, dst = 1, ct
+		case "ciphertextMetadata":
+			bit, dst = 2, md
+		case "initializationVector":
+			bit, dst = 4, iv
+		case "authenticationTag":
+			bit, dst = 8, tag
+		case "ciphertextDataIntegrityValue":
+			bit, dst = 16, cdiv
+		default:
+			return false
+		}
+		if seen&bit != 0 {
+			return false
+		}
+		seen |= bit
+		var ok bool
+		*dst, ok = jsonBytes(v)
+		return ok
+	})
+}
+
 // xksOpen has the proxy remove the outer layer; it returns the inner one.
 func (e *Engine) xksOpen(op string, k *kmsKey, b *blob, context []byte) ([]byte, error) {
 	req := xksDecryptRequest{RequestMetadata: e.xksMetadata(k, op), Ciphertext: b.outerCT, CiphertextMetadata: b.metadata,
 		InitializationVector: b.outerIV, AuthenticationTag: b.outerTag, EncryptionAlgorithm: "AES_GCM",
 		AdditionalAuthenticatedData: xksAAD(b.header(), context)}
-	out, body := e.xksCrypto(k, op, "Decrypt", "/keys/"+k.XksKeyID+"/decrypt", req)
+	out, body := e.xksCrypto(k, op, "Decrypt", "/keys/"+k.XksKeyID+"/decrypt", &req)
 	if out != outOK {
 		return nil, e.xksCryptoError(k, out)
 	}
 	var r struct {
 		Plaintext []byte `json:"plaintext"`
 	}
-	if json.Unmarshal(body, &r) != nil || r.Plaintext == nil {
+	fast := plainObject(body, func(key, v []byte) bool {
+		if string(key) != "plaintext" || r.Plaintext != nil {
+			return false
+		}
+		var ok bool
+		r.Plaintext, ok = jsonBytes(v)
+		return ok
+	})
+	if !fast {
+		r.Plaintext = nil
+		if json.Unmarshal(body, &r) != nil {
+			return nil, e.xksCryptoError(k, outMalformed)
+		}
+	}
+	if r.Plaintext == nil {
 		return nil, e.xksCryptoError(k, outMalformed)
 	}
 	return r.Plaintext, nil

@@ -1,10 +1,12 @@
 package cloudhsm
 
 import (
+	"cmp"
 	"crypto/aes"
 	"crypto/cipher"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -58,6 +60,13 @@ func copyKeys(keys []*Key) []*Key {
 }
 
 func (c *Cluster) key(handle uint64) *Key {
+	// Handles are allocated in increasing order and keys are appended, so
+	// Keys is sorted by handle: search it. A snapshot edited by hand might
+	// not be, so a miss is confirmed by a scan.
+	i, found := slices.BinarySearchFunc(c.Keys, handle, func(k *Key, h uint64) int { return cmp.Compare(k.Handle, h) })
+	if found {
+		return c.Keys[i]
+	}
 	for _, k := range c.Keys {
 		if k.Handle == handle {
 			return k

@@ -61,6 +61,11 @@ type Key struct {
 	// Status is ENABLED or DISABLED.
 	Status   string `json:"status"`
 	Material []byte `json:"material"`
+
+	// aead is Material's AES-GCM with 12-byte IVs, built on first use for
+	// the material it was built from.
+	aead     cipher.AEAD
+	aeadFrom []byte
 }
 
 func (k *Key) allows(usage string) bool {
@@ -79,6 +84,13 @@ type Store struct {
 	URIPath     string       `json:"uriPath"`
 	Credentials []Credential `json:"credentials"`
 	Keys        []*Key       `json:"keys"`
+
+	// index maps a key ID to its position in Keys as last seen; indexed
+	// counts the positions it covers and last is the key at the last of
+	// them, so that a change to Keys other than an append is noticed.
+	index   map[string]int
+	indexed int
+	last    *Key
 }
 
 // EKM is one instance of the external key manager fleet.
@@ -251,8 +263,11 @@ func (p *Proxy) serve(now time.Time, r Request) ([]byte, error) {
 		return nil, fail(500, "InternalException", "the external key manager failed")
 	}
 	var in request
-	if err := json.Unmarshal(r.Body, &in); err != nil {
-		return nil, validation("the body is not the expected JSON: %v", err)
+	if !in.parse(r.Body) {
+		in = request{}
+		if err := json.Unmarshal(r.Body, &in); err != nil {
+			return nil, validation("the body is not the expected JSON: %v", err)
+		}
 	}
 	if err := in.RequestMetadata.check(op); err != nil {
 		return nil, err
@@ -282,7 +297,150 @@ func (p *Proxy) serve(now time.Time, r Request) ([]byte, error) {
 	if p.Faults.Malformed {
 		return []byte(`{"ciphertext": <not json>`), nil
 	}
+	switch o := out.(type) {
+	case encryptOutput:
+		return o.appendJSON(make([]byte, 0, 160+len(o.Ciphertext))), nil
+	case decryptOutput:
+		return o.appendJSON(make([]byte, 0, 16+len(o.Plaintext))), nil
+	}
 	return json.Marshal(out)
+}
+
+// parse reads the body KMS sends, written compactly with plain string
+// values (see scanObject), into in, as json.Unmarshal would. It reports
+// false for any other body, which json.Unmarshal then reads.
+func (in *request) parse(b []byte) bool {
+	var seen uint32
+	once := func(bit uint32) bool {
+		dup := seen&bit != 0
+		seen |= bit
+		return !dup
+	}
+	str := func(v []byte) *string { s := string(v); return &s }
+	end, ok := scanObject(b, 0, func(key []byte, i int) (int, bool) {
+		if string(key) == "requestMetadata" {
+			if !once(1) {
+				return 0, false
+			}
+			m := &metadata{}
+			in.RequestMetadata = m
+			return scanObject(b, i, func(key []byte, i int) (int, bool) {
+				v, next, ok := plainString(b, i)
+				if !ok {
+					return 0, false
+				}
+				switch string(key) {
+				case "awsPrincipalArn":
+					ok = once(1 << 10)
+					m.AwsPrincipalArn = str(v)
+				case "kmsKeyArn":
+					ok = once(1 << 11)
+					m.KmsKeyArn = str(v)
+				case "kmsOperation":
+					ok = once(1 << 12)
+					m.KmsOperation = str(v)
+				case "kmsRequestId":
+					ok = once(1 << 13)
+					m.KmsRequestID = str(v)
+				case "kmsViaService":
+					ok = once(1 << 14)
+					m.KmsViaService = str(v)
+				default:
+					ok = false
+				}
+				return next, ok
+			})
+		}
+		v, next, ok := plainString(b, i)
+		if !ok {
+			return 0, false
+		}
+		switch string(key) {
+		case "plaintext":
+			ok, in.Plaintext = once(1<<1), str(v)
+		case "ciphertext":
+			ok, in.Ciphertext = once(1<<2), str(v)
+		case "ciphertextMetadata":
+			ok, in.CiphertextMetadata = once(1<<3), str(v)
+		case "encryptionAlgorithm":
+			ok, in.EncryptionAlgorithm = once(1<<4), str(v)
+		case "additionalAuthenticatedData":
+			ok, in.AdditionalAuthenticatedData = once(1<<5), str(v)
+		case "ciphertextDataIntegrityValueAlgorithm":
+			ok, in.CiphertextDataIntegrityValueAlgorithm = once(1<<6), str(v)
+		case "initializationVector":
+			ok, in.InitializationVector = once(1<<7), str(v)
+		case "authenticationTag":
+			ok, in.AuthenticationTag = once(1<<8), str(v)
+		default:
+			ok = false
+		}
+		return next, ok
+	})
+	return ok && end == len(b)
+}
+
+// scanObject walks the JSON object at b[i:], written without whitespace,
+// calling member with each key (a plain string) and the index of its
+// value, which member reads; it returns the index after the object. It
+// reports false for anything else. What it accepts is valid JSON in which
+// every string reads as exactly its bytes, so callers that also accept
+// only plain strings decode a body exactly as encoding/json does.
+func scanObject(b []byte, i int, member func(key []byte, i int) (int, bool)) (int, bool) {
+	if i >= len(b) || b[i] != '{' {
+		return 0, false
+	}
+	i++
+	if i < len(b) && b[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		key, next, ok := plainString(b, i)
+		if !ok || next >= len(b) || b[next] != ':' {
+			return 0, false
+		}
+		if i, ok = member(key, next+1); !ok || i >= len(b) {
+			return 0, false
+		}
+		switch b[i] {
+		case ',':
+			i++
+		case '}':
+			return i + 1, true
+		default:
+			return 0, false
+		}
+	}
+}
+
+// plainString reads the JSON string at b[i:] if it holds only printable
+// ASCII and no escapes; it returns its contents and the index after it.
+func plainString(b []byte, i int) ([]byte, int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return nil, 0, false
+	}
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return b[i+1 : j], j + 1, true
+		case c < 0x20 || c > 0x7e || c == '\\':
+			return nil, 0, false
+		}
+	}
+	return nil, 0, false
+}
+
+// appendB64Member appends ,"name":"<Base64 of v>" (without the comma when
+// first), as encoding/json writes a []byte member.
+func appendB64Member(dst []byte, first bool, name string, v []byte) []byte {
+	if !first {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, '"')
+	dst = append(dst, name...)
+	dst = append(dst, `":"`...)
+	dst = base64.StdEncoding.AppendEncode(dst, v)
+	return append(dst, '"')
 }
 
 type metadata struct {
@@ -310,17 +468,16 @@ func (m *metadata) check(op string) error {
 	if m == nil {
 		return validation("requestMetadata is required")
 	}
-	need := map[string]*string{"kmsOperation": m.KmsOperation, "kmsRequestId": m.KmsRequestID}
-	if op != "health" {
-		need["awsPrincipalArn"] = m.AwsPrincipalArn
-	}
-	if op == "encrypt" || op == "decrypt" {
-		need["kmsKeyArn"] = m.KmsKeyArn
-	}
-	for _, name := range []string{"awsPrincipalArn", "kmsKeyArn", "kmsOperation", "kmsRequestId"} {
-		if v, ok := need[name]; ok && (v == nil || *v == "") {
-			return validation("requestMetadata.%s is required", name)
-		}
+	missing := func(v *string) bool { return v == nil || *v == "" }
+	switch {
+	case op != "health" && missing(m.AwsPrincipalArn):
+		return validation("requestMetadata.%s is required", "awsPrincipalArn")
+	case (op == "encrypt" || op == "decrypt") && missing(m.KmsKeyArn):
+		return validation("requestMetadata.%s is required", "kmsKeyArn")
+	case missing(m.KmsOperation):
+		return validation("requestMetadata.%s is required", "kmsOperation")
+	case missing(m.KmsRequestID):
+		return validation("requestMetadata.%s is required", "kmsRequestId")
 	}
 	return nil
 }
@@ -364,12 +521,40 @@ func (p *Proxy) health() (any, error) {
 }
 
 func (s *Store) key(id string) (*Key, error) {
-	for _, k := range s.Keys {
-		if k.ID == id {
-			return k, nil
-		}
+	if k := s.lookup(id); k != nil {
+		return k, nil
 	}
 	return nil, fail(404, "KeyNotFoundException", "external key %s does not exist", id)
+}
+
+// lookup finds a key by ID through the index, which it brings up to date
+// first if Keys changed: appended keys are added, anything else rebuilds it.
+// A position the index gives is checked before it is trusted.
+func (s *Store) lookup(id string) *Key {
+	if i, ok := s.index[id]; ok && i < len(s.Keys) && s.Keys[i].ID == id {
+		return s.Keys[i]
+	}
+	intact := s.index != nil && s.indexed <= len(s.Keys) && (s.indexed == 0 || s.Keys[s.indexed-1] == s.last)
+	if intact && s.indexed == len(s.Keys) {
+		return nil
+	}
+	if !intact {
+		s.index, s.indexed = make(map[string]int, len(s.Keys)), 0
+	}
+	for i := s.indexed; i < len(s.Keys); i++ {
+		if _, dup := s.index[s.Keys[i].ID]; !dup { // the first of equal IDs wins, as in a scan
+			s.index[s.Keys[i].ID] = i
+		}
+	}
+	s.indexed = len(s.Keys)
+	s.last = nil
+	if s.indexed > 0 {
+		s.last = s.Keys[s.indexed-1]
+	}
+	if i, ok := s.index[id]; ok && s.Keys[i].ID == id {
+		return s.Keys[i]
+	}
+	return nil
 }
 
 func (p *Proxy) metadata(s *Store, keyID string) (any, error) {
@@ -442,11 +627,18 @@ func CDIV(aad, md, iv, ciphertext, tag []byte) []byte {
 }
 
 func gcmFor(k *Key, ivSize int) (cipher.AEAD, error) {
+	if ivSize == 12 && k.aead != nil && len(k.aeadFrom) == len(k.Material) && &k.aeadFrom[0] == &k.Material[0] {
+		return k.aead, nil
+	}
 	block, err := aes.NewCipher(k.Material)
 	if err != nil {
 		return nil, err
 	}
-	return cipher.NewGCMWithNonceSize(block, ivSize)
+	g, err := cipher.NewGCMWithNonceSize(block, ivSize)
+	if err == nil && ivSize == 12 {
+		k.aead, k.aeadFrom = g, k.Material
+	}
+	return g, err
 }
 
 func (p *Proxy) encrypt(s *Store, keyID string, in request) (any, error) {
@@ -474,24 +666,18 @@ func (p *Proxy) encrypt(s *Store, keyID string, in request) (any, error) {
 	}
 	iv := make([]byte, 12)
 	_, _ = p.rng.Read(iv)
-	sealed := g.Seal(nil, iv, plaintext, gcmAAD(aad, p.Metadata))
+	gaad := gcmAAD(aad, p.Metadata)
+	sealed := g.Seal(nil, iv, plaintext, gaad)
 	ct, tag := sealed[:len(sealed)-tagSize], sealed[len(sealed)-tagSize:]
-	enc := base64.StdEncoding.EncodeToString
-	out := struct {
-		Ciphertext                   string `json:"ciphertext"`
-		CiphertextMetadata           string `json:"ciphertextMetadata,omitempty"`
-		InitializationVector         string `json:"initializationVector"`
-		AuthenticationTag            string `json:"authenticationTag"`
-		CiphertextDataIntegrityValue string `json:"ciphertextDataIntegrityValue,omitempty"`
-	}{Ciphertext: enc(ct), CiphertextMetadata: enc(p.Metadata), InitializationVector: enc(iv), AuthenticationTag: enc(tag)}
+	out := encryptOutput{Ciphertext: ct, CiphertextMetadata: p.Metadata, InitializationVector: iv, AuthenticationTag: tag}
 	if in.CiphertextDataIntegrityValueAlgorithm != nil {
 		// The CDIV is computed first, then a verifying decrypt, which
 		// needs the DECRYPT usage too.
-		out.CiphertextDataIntegrityValue = enc(CDIV(aad, p.Metadata, iv, ct, tag))
+		out.CiphertextDataIntegrityValue = CDIV(aad, p.Metadata, iv, ct, tag)
 		if !k.allows("DECRYPT") {
 			return nil, fail(400, "InvalidKeyUsageException", "external key %s cannot decrypt, so the ciphertext cannot be verified", k.ID)
 		}
-		if pt, err := g.Open(nil, iv, sealed, gcmAAD(aad, p.Metadata)); err != nil || !bytes.Equal(pt, plaintext) {
+		if pt, err := g.Open(nil, iv, sealed, gaad); err != nil || !bytes.Equal(pt, plaintext) {
 			return nil, fail(500, "InternalException", "the verifying decrypt failed")
 		}
 	}
@@ -543,7 +729,35 @@ func (p *Proxy) decrypt(s *Store, keyID string, in request) (any, error) {
 	if err != nil {
 		return nil, fail(400, "InvalidCiphertextException", "the ciphertext, IV, tag, AAD or ciphertext metadata is not valid for this key")
 	}
-	return struct {
-		Plaintext string `json:"plaintext"`
-	}{base64.StdEncoding.EncodeToString(pt)}, nil
+	return decryptOutput{pt}, nil
+}
+
+// encryptOutput is the Encrypt response. Its JSON is what encoding/json
+// makes of the members in Base64 with the two optional ones omitted when
+// empty.
+type encryptOutput struct {
+	Ciphertext, CiphertextMetadata, InitializationVector, AuthenticationTag, CiphertextDataIntegrityValue []byte
+}
+
+func (o encryptOutput) appendJSON(dst []byte) []byte {
+	dst = append(dst, '{')
+	dst = appendB64Member(dst, true, "ciphertext", o.Ciphertext)
+	if len(o.CiphertextMetadata) > 0 {
+		dst = appendB64Member(dst, false, "ciphertextMetadata", o.CiphertextMetadata)
+	}
+	dst = appendB64Member(dst, false, "initializationVector", o.InitializationVector)
+	dst = appendB64Member(dst, false, "authenticationTag", o.AuthenticationTag)
+	if len(o.CiphertextDataIntegrityValue) > 0 {
+		dst = appendB64Member(dst, false, "ciphertextDataIntegrityValue", o.CiphertextDataIntegrityValue)
+	}
+	return append(dst, '}')
+}
+
+// decryptOutput is the Decrypt response.
+type decryptOutput struct{ Plaintext []byte }
+
+func (o decryptOutput) appendJSON(dst []byte) []byte {
+	dst = append(dst, '{')
+	dst = appendB64Member(dst, true, "plaintext", o.Plaintext)
+	return append(dst, '}')
 }

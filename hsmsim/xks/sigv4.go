@@ -1,6 +1,7 @@
 package xks
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -58,16 +60,21 @@ func Sign(r *Request, cred Credential, region string, now time.Time) {
 	}
 	date := now.UTC().Format(amzDateFormat)
 	r.Header["x-amz-date"] = date
-	signed := []string{"host", "x-amz-date"}
+	signed := signedHostDate
 	if _, ok := r.Header["content-type"]; ok {
-		signed = append(signed, "content-type")
+		signed = signedWithContentType
 	}
-	sort.Strings(signed)
 	scope := date[:8] + "/" + region + "/" + Service + "/aws4_request"
 	sig := signature(*r, signed, cred.SecretAccessKey, date, region, Service, scope)
-	r.Header["authorization"] = fmt.Sprintf("%s Credential=%s/%s, SignedHeaders=%s, Signature=%s",
-		sigv4Algorithm, cred.AccessKeyID, scope, strings.Join(signed, ";"), sig)
+	r.Header["authorization"] = sigv4Algorithm + " Credential=" + cred.AccessKeyID + "/" + scope +
+		", SignedHeaders=" + strings.Join(signed, ";") + ", Signature=" + sig
 }
+
+// The signed header lists Sign uses, sorted.
+var (
+	signedHostDate        = []string{"host", "x-amz-date"}
+	signedWithContentType = []string{"content-type", "host", "x-amz-date"}
+)
 
 // errAuth is every SigV4 failure; the proxy reports them all as
 // AuthenticationFailedException with the reason in the message.
@@ -88,14 +95,22 @@ func Verify(r Request, region string, now time.Time, lookup func(accessKeyID str
 	if alg != sigv4Algorithm {
 		return errAuth{"unsupported signing algorithm " + alg}
 	}
-	fields := map[string]string{}
-	for _, part := range strings.Split(rest, ",") {
+	var cred, signedList, sig string
+	for rest != "" {
+		var part string
+		part, rest, _ = strings.Cut(rest, ",")
 		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-		if ok {
-			fields[k] = v
+		if ok { // the last of repeated fields wins
+			switch k {
+			case "Credential":
+				cred = v
+			case "SignedHeaders":
+				signedList = v
+			case "Signature":
+				sig = v
+			}
 		}
 	}
-	cred, signedList, sig := fields["Credential"], fields["SignedHeaders"], fields["Signature"]
 	parts := strings.Split(cred, "/")
 	if len(parts) != 5 || signedList == "" || sig == "" {
 		return errAuth{"malformed Authorization header"}
@@ -138,28 +153,140 @@ func Verify(r Request, region string, now time.Time, lookup func(accessKeyID str
 
 // signature computes the SigV4 signature of r over the given signed headers.
 func signature(r Request, signed []string, secret, date, region, service, scope string) string {
-	var canon strings.Builder
-	canon.WriteString(r.Method + "\n")
-	canon.WriteString(canonicalPath(r.Path) + "\n")
-	canon.WriteString(canonicalQuery(r.Query) + "\n")
+	canon := make([]byte, 0, 256+len(r.Path))
+	canon = append(canon, r.Method...)
+	canon = append(canon, '\n')
+	canon = appendCanonicalPath(canon, r.Path)
+	canon = append(canon, '\n')
+	canon = append(canon, canonicalQuery(r.Query)...)
+	canon = append(canon, '\n')
 	for _, h := range signed {
 		v := r.Header[h]
 		if h == "host" {
 			v = r.Host
 		}
-		canon.WriteString(h + ":" + strings.Join(strings.Fields(v), " ") + "\n")
+		canon = append(canon, h...)
+		canon = append(canon, ':')
+		canon = appendTrimmedValue(canon, v)
+		canon = append(canon, '\n')
 	}
-	canon.WriteString("\n" + strings.Join(signed, ";") + "\n")
+	canon = append(canon, '\n')
+	for i, h := range signed {
+		if i > 0 {
+			canon = append(canon, ';')
+		}
+		canon = append(canon, h...)
+	}
+	canon = append(canon, '\n')
+	// A proxy in the same process verifies what was just signed: the same
+	// canonical request, body and key give the same signature.
+	if sig, ok := lastSignature.get(canon, r.Body, secret, date, region, service, scope); ok {
+		return sig
+	}
+	prefix := len(canon)
 	payload := sha256.Sum256(r.Body)
-	canon.WriteString(hex.EncodeToString(payload[:]))
-	hashed := sha256.Sum256([]byte(canon.String()))
-	toSign := sigv4Algorithm + "\n" + date + "\n" + scope + "\n" + hex.EncodeToString(hashed[:])
+	canon = hex.AppendEncode(canon, payload[:])
+	hashed := sha256.Sum256(canon)
 
-	k := hmacSHA256([]byte("AWS4"+secret), date[:8])
+	toSign := make([]byte, 0, len(sigv4Algorithm)+len(date)+len(scope)+3+2*sha256.Size)
+	toSign = append(toSign, sigv4Algorithm+"\n"...)
+	toSign = append(toSign, date...)
+	toSign = append(toSign, '\n')
+	toSign = append(toSign, scope...)
+	toSign = append(toSign, '\n')
+	toSign = hex.AppendEncode(toSign, hashed[:])
+
+	m := hmac.New(sha256.New, signingKey(secret, date[:8], region, service))
+	m.Write(toSign)
+	var sum [sha256.Size]byte
+	sig := hex.EncodeToString(m.Sum(sum[:0]))
+	lastSignature.put(canon[:prefix], r.Body, secret, date, region, service, scope, sig)
+	return sig
+}
+
+// lastSignature remembers the last signature computed and everything it
+// was computed from (the canonical request without the payload hash, the
+// body itself, the key and the scope), so that verifying a request signed
+// a moment ago in the same process costs comparisons instead of hashes.
+var lastSignature signatureMemo
+
+type signatureMemo struct {
+	sync.Mutex
+	canon, body                          []byte
+	secret, date, region, service, scope string
+	sig                                  string
+}
+
+func (m *signatureMemo) get(canon, body []byte, secret, date, region, service, scope string) (string, bool) {
+	m.Lock()
+	defer m.Unlock()
+	if m.sig == "" || m.secret != secret || m.date != date || m.region != region || m.service != service ||
+		m.scope != scope || !bytes.Equal(m.canon, canon) || !bytes.Equal(m.body, body) {
+		return "", false
+	}
+	return m.sig, true
+}
+
+func (m *signatureMemo) put(canon, body []byte, secret, date, region, service, scope, sig string) {
+	m.Lock()
+	defer m.Unlock()
+	m.canon = append(m.canon[:0], canon...)
+	m.body = append(m.body[:0], body...)
+	m.secret, m.date, m.region, m.service, m.scope, m.sig = secret, date, region, service, scope, sig
+}
+
+// appendTrimmedValue appends a header value as SigV4 canonicalises it:
+// strings.Join(strings.Fields(v), " "), without allocating for a value
+// that has no whitespace to collapse.
+func appendTrimmedValue(dst []byte, v string) []byte {
+	plain := len(v) == 0 || !isSpace(v[0]) && !isSpace(v[len(v)-1])
+	for i := 0; plain && i < len(v); i++ {
+		c := v[i]
+		if c >= 0x80 || isSpace(c) && (c != ' ' || isSpace(v[i+1])) {
+			plain = false
+		}
+	}
+	if plain {
+		return append(dst, v...)
+	}
+	return append(dst, strings.Join(strings.Fields(v), " ")...)
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
+
+// signingKeys caches SigV4 signing keys, which depend only on the secret,
+// the day, the Region and the service: four HMACs a request saves. The
+// cache is small and is emptied when it fills.
+var signingKeys struct {
+	sync.Mutex
+	m map[signingKeyID][]byte
+}
+
+type signingKeyID struct{ secret, day, region, service string }
+
+const maxSigningKeys = 256
+
+func signingKey(secret, day, region, service string) []byte {
+	id := signingKeyID{secret, day, region, service}
+	signingKeys.Lock()
+	k, ok := signingKeys.m[id]
+	signingKeys.Unlock()
+	if ok {
+		return k
+	}
+	k = hmacSHA256([]byte("AWS4"+secret), day)
 	k = hmacSHA256(k, region)
 	k = hmacSHA256(k, service)
 	k = hmacSHA256(k, "aws4_request")
-	return hex.EncodeToString(hmacSHA256(k, toSign))
+	signingKeys.Lock()
+	if signingKeys.m == nil || len(signingKeys.m) >= maxSigningKeys {
+		signingKeys.m = make(map[signingKeyID][]byte)
+	}
+	signingKeys.m[id] = k
+	signingKeys.Unlock()
+	return k
 }
 
 func hmacSHA256(key []byte, data string) []byte {
@@ -168,30 +295,28 @@ func hmacSHA256(key []byte, data string) []byte {
 	return m.Sum(nil)
 }
 
-// canonicalPath URI-encodes each path segment once more, as SigV4 does for
-// every service but S3. XKS paths use only unreserved characters, for which
-// this is the identity.
-func canonicalPath(p string) string {
+// appendCanonicalPath appends the path with each segment URI-encoded once
+// more, as SigV4 does for every service but S3. XKS paths use only
+// unreserved characters, for which this is the identity.
+func appendCanonicalPath(dst []byte, p string) []byte {
 	if p == "" {
-		return "/"
+		return append(dst, '/')
 	}
-	segs := strings.Split(p, "/")
-	for i, s := range segs {
-		segs[i] = uriEncode(s)
-	}
-	return strings.Join(segs, "/")
-}
-
-func uriEncode(s string) string {
-	var b strings.Builder
-	for _, c := range []byte(s) {
-		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
-			b.WriteByte(c)
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c == '/' || unreserved(c) {
+			dst = append(dst, c)
 		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
+			dst = append(dst, '%', upperHex[c>>4], upperHex[c&15])
 		}
 	}
-	return b.String()
+	return dst
+}
+
+const upperHex = "0123456789ABCDEF"
+
+func unreserved(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~'
 }
 
 // canonicalQuery sorts the query's name=value pairs. XKS requests carry
