@@ -360,9 +360,21 @@ test("a key in an AWS CloudHSM key store follows its store: Unavailable while di
     await keyState(page, "Enabled");
     await encrypt(page);
 
-    // The Simulator lists the key material in the cluster, labelled with the key's ARN.
+    // The Simulator lists the key material in the cluster, labelled with the
+    // key's ARN; kmsuser (logged in while the store is disconnected) deletes it.
     await tid(page, "nav-simulator").click();
     await tid(page, "hsm-key-label").filter({ hasText: meta.Arn }).waitFor();
+    await apiCall(page, "TrentService.DisconnectCustomKeyStore", { CustomKeyStoreId: store });
+    await apiCall(page, "Simulator.AdvanceClock", { Seconds: 120 });
+    await tid(page, "sim-change-password").click();
+    await tid(page, "sim-banner").filter({ hasText: "password is now" }).waitFor();
+    await tid(page, "sim-login").click();
+    await tid(page, "sim-banner").filter({ hasText: "logged in as kmsuser" }).waitFor();
+    await tid(page, "hsm-key-delete").click();
+    await tid(page, "hsm-keys-banner").filter({ hasText: "Key material deleted" }).waitFor();
+    await tid(page, "hsm-keys-empty").waitFor();
+    assert.deepEqual(JSON.parse((await lastRequest(page, "Simulator.DeleteHsmKey")).request).Username, "kmsuser");
+    await screenshot(page, "keys-hsm-material");
     b.assertNoErrors();
   } finally {
     await b.close();
