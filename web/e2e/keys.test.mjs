@@ -280,6 +280,8 @@ test("an AWS KMS key: wizard, page, playground, key actions, columns, hostile te
     await ready(page);
     assert.equal(await tid(page, "key-col-head-origin").isVisible(), true, "the column choice survives a reload");
     assert.equal(await tid(page, "key-col-head-cks").isVisible(), true);
+    // The key itself lives in the saved sandbox.
+    await row.locator('[data-testid="key-origin"]', { hasText: "AWS_KMS" }).waitFor();
     assert.deepEqual(await page.evaluate(() => JSON.parse(localStorage.getItem("keystorelab.keyColumns"))), { origin: true, cks: true });
 
     assert.equal(await page.evaluate(() => window.__xss), undefined, "no hostile markup ran");
@@ -474,6 +476,12 @@ test("a key in an external key store: XKS errors, two layers, Monitoring", { tim
     await storePage(page, store, true);
     assert.ok(Number(await tid(page, "graph-exceptions").getAttribute("data-points")) > 0);
     assert.match(await tid(page, "graph-exceptions").locator("[data-legend]").textContent(), /InternalException/);
+    // The metrics live in the saved sandbox: a reload keeps them.
+    await page.waitForTimeout(2500);
+    await page.reload();
+    await ready(page);
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="monitoring"]').dataset.loaded || 0) > 0, null, { timeout: 15_000 });
+    assert.match(await tid(page, "graph-latency").locator("[data-legend]").textContent(), /Encrypt \/ Encrypt/);
     // Disconnected: No data available.
     await tid(page, "detail-disconnect").click();
     await apiCall(page, "Simulator.AdvanceClock", { Seconds: 600 });
