@@ -207,6 +207,22 @@ test("an AWS KMS key: wizard, page, playground, key actions, columns, hostile te
     await tid(page, "key-tab-aliases").click();
     await tid(page, "alias-name").filter({ hasText: "alias/demo-key" }).waitFor();
 
+    // The keyboard: arrow keys move between the tabs, the Key actions menu opens with ArrowDown and closes with Escape.
+    await tid(page, "key-tab-crypto").focus();
+    await page.keyboard.press("ArrowRight");
+    assert.equal(await tid(page, "key-tab-tags").getAttribute("aria-selected"), "true");
+    assert.ok(await page.evaluate(() => document.activeElement.dataset.testid === "key-tab-tags"));
+    await page.keyboard.press("End");
+    assert.equal(await tid(page, "key-tab-try").getAttribute("aria-selected"), "true");
+    await page.keyboard.press("Home");
+    assert.equal(await tid(page, "key-tab-policy").getAttribute("aria-selected"), "true");
+    await tid(page, "key-actions-button").focus();
+    await page.keyboard.press("ArrowDown");
+    assert.ok(await page.evaluate(() => document.activeElement.dataset.testid === "key-action-enable"));
+    assert.equal(await tid(page, "key-action-enable").getAttribute("aria-disabled"), "true", "an Enabled key cannot be enabled");
+    await page.keyboard.press("Escape");
+    assert.ok(await page.evaluate(() => document.activeElement.dataset.testid === "key-actions-button"));
+
     // Try it: Encrypt, Decrypt with and without KeyId, a wrong context, a tampered blob, GenerateDataKey.
     await tryIt(page);
     const blob = await encrypt(page);
@@ -323,6 +339,14 @@ test("a key in an AWS CloudHSM key store follows its store: Unavailable while di
     await tid(page, "key-alias").fill("hsm-key");
     await nextTo(page, 5);
     assert.equal(await tid(page, "review-store").textContent(), "Lab");
+    // A cluster left with one HSM cannot take a new key: AWS's banner, then fix it and finish.
+    const hsms = (await apiCall(page, "BaldrApiService.DescribeClusters", { Filters: { clusterIds: [cluster] } })).Clusters[0].Hsms;
+    await apiCall(page, "BaldrApiService.DeleteHsm", { ClusterId: cluster, HsmId: hsms[1].HsmId });
+    await apiCall(page, "Simulator.AdvanceClock", { Seconds: 120 });
+    await tid(page, "key-create-finish").click();
+    await banner(page, "key-create-banner", "CloudHsmClusterInvalidConfigurationException");
+    await apiCall(page, "BaldrApiService.CreateHsm", { AvailabilityZone: hsms[1].AvailabilityZone, ClusterId: cluster });
+    await apiCall(page, "Simulator.AdvanceClock", { Seconds: 600 });
     await tid(page, "key-create-finish").click();
     await tid(page, "key-detail-title").filter({ hasText: "hsm-key" }).waitFor();
     await keyState(page, "Enabled");
