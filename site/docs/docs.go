@@ -64,15 +64,24 @@ var docs = []doc{
 		"The ten ConnectionErrorCode values of an AWS CloudHSM key store: cause and fix.", errorWidget},
 	{"kmsuser", "The kmsuser procedure",
 		"How to log in to the cluster as kmsuser yourself, log out, and reconnect.", kmsuserWidget},
+	{"ciphertext-blob", "The ciphertext blob",
+		"What Encrypt returns, byte by byte: the cleartext header, one layer for AWS KMS and CloudHSM keys, two for external key store keys.", widget{}},
 }
+
+// blobScript is the ciphertext blob page's own inspector.
+const blobScript = "/static/blobwidget.js"
 
 func init() {
 	// The index loads widgets.js too, only to show its own host in the
 	// iframe snippets.
 	pages := []site.Page{{Path: "/docs/", Title: "Docs", Section: "docs", Body: Index(), Scripts: []string{widgetsScript}}}
 	for _, d := range docs {
+		scripts := []string{widgetsScript}
+		if d.Slug == "ciphertext-blob" {
+			scripts = append(scripts, blobScript)
+		}
 		pages = append(pages, site.Page{Path: "/docs/" + d.Slug, Title: d.Title, Section: "docs",
-			Body: docPage(d), Scripts: []string{widgetsScript}})
+			Body: docPage(d), Scripts: scripts})
 	}
 	for _, w := range widgets {
 		pages = append(pages, site.Page{Path: "/embed/" + w.Name, Title: w.Title, Bare: true,
@@ -90,6 +99,8 @@ func docPage(d doc) templ.Component {
 		return ConnectionStatesPage(d)
 	case "connection-error-codes":
 		return ErrorCodesPage(d)
+	case "ciphertext-blob":
+		return CiphertextBlobPage(d)
 	default:
 		return KmsuserPage(d)
 	}

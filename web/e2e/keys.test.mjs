@@ -516,3 +516,27 @@ test("a key in an external key store: XKS errors, two layers, Monitoring", { tim
     await b.close();
   }
 });
+
+test("the ciphertext blob docs page takes a blob of each origin apart", { timeout: 60_000 }, async () => {
+  const b = await launch();
+  try {
+    const page = b.page;
+    await page.goto(`${baseURL}/docs/ciphertext-blob.html`);
+    await page.waitForFunction(() => document.documentElement.dataset.blobWidget === "ready", null, { timeout: 30_000 });
+    for (const [origin, layers] of [["AWS_KMS", 1], ["AWS_CLOUDHSM", 1], ["EXTERNAL_KEY_STORE", 2]]) {
+      await tid(page, `blob-origin-${origin}`).check();
+      await tid(page, "blob-encrypt").click();
+      await tid(page, "blob-origin").filter({ hasText: origin }).waitFor();
+      assert.equal(await tid(page, "blob-layer").count(), layers, origin);
+    }
+    await screenshot(page, "docs-ciphertext-blob");
+    await tid(page, "blob-input").fill("bm90IGEgYmxvYg==");
+    await tid(page, "blob-inspect").click();
+    await tid(page, "blob-widget-error").filter({ hasText: "InvalidCiphertextException" }).waitFor();
+    assert.equal(await tid(page, "blob").isVisible(), false);
+    assert.equal(await page.evaluate(() => localStorage.getItem("keystorelab.sandbox")), null, "the page never touches the console's sandbox");
+    b.assertNoErrors();
+  } finally {
+    await b.close();
+  }
+});

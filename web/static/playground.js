@@ -3,6 +3,7 @@
 // blob's structure from Simulator.InspectCiphertext (layers outermost first,
 // every byte range colored). Loaded by keys.js the first time the tab opens.
 import { $, $$, api, run, hideBanner, rebind } from "./ui.js";
+import { blobView } from "./blob.js";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -19,14 +20,6 @@ function fromBase64(text) {
   return Uint8Array.from(s, (c) => c.charCodeAt(0));
 }
 
-function byteLength(b64) {
-  try {
-    return b64 ? fromBase64(b64).length : 0;
-  } catch {
-    return 0;
-  }
-}
-
 function context() {
   const out = {};
   for (const { Key, Value } of pg.context) if (Key) out[Key] = Value;
@@ -41,39 +34,6 @@ function renderContext() {
 
 function renderResult() {
   rebind($('[data-bind="pg-result"]'), pg.result);
-}
-
-// Each byte range is colored by the layer it belongs to: the cleartext
-// header (version, origin, key ID) in grey, the outermost layer in blue and
-// the layer inside it in purple, as the layer boxes are.
-const HEADER = new Set(["version", "origin", "key id"]);
-const LAYER_COLORS = ["0", "4"];
-
-function layerOf(name, layers) {
-  if (HEADER.has(name.toLowerCase())) return -1;
-  if (layers.length > 1 && !/outer|proxy|ciphertextmetadata/i.test(name)) return 1;
-  return 0;
-}
-
-function blobView(b) {
-  const raw = b.Layers || [];
-  const layers = raw.map((l, i) => {
-    const parts = [];
-    if (l.Iv) parts.push(`IV ${byteLength(l.Iv)} bytes`);
-    if (l.CiphertextMetadata) parts.push(`ciphertext metadata ${byteLength(l.CiphertextMetadata)} bytes`);
-    if (l.Ciphertext) parts.push(`ciphertext ${byteLength(l.Ciphertext)} bytes`);
-    if (l.AuthenticationTag) parts.push(`authentication tag ${byteLength(l.AuthenticationTag)} bytes`);
-    return { ...l, Depth: String(i), Color: LAYER_COLORS[i] || "7", Sealed: Boolean(l.Sealed), Parts: parts.join(", ") };
-  });
-  const fields = (b.Fields || []).map((f) => {
-    const n = layerOf(f.Name, raw);
-    const layer = n < 0 ? "Header (cleartext)" : (raw[n] && raw[n].Name) || "";
-    const hex = (f.Hex || "").replace(/(..)(?!$)/g, "$1 ");
-    const end = f.Offset + f.Length - 1;
-    const title = `${f.Name}: bytes ${f.Offset}–${end} (${f.Length} byte${f.Length === 1 ? "" : "s"}), ${layer}`;
-    return { ...f, Layer: layer, Color: n < 0 ? "7" : LAYER_COLORS[n] || "7", HexShort: hex.length > 71 ? `${hex.slice(0, 71)} …` : hex, Title: title, Label: `${title}.` };
-  });
-  return { ...b, Layers: layers, Fields: fields };
 }
 
 async function inspect(blob) {
