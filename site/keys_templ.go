@@ -894,7 +894,7 @@ func KeyPlayground() templ.Component {
 			templ_7745c5c3_Var35 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 63, "<h2>Try it: encrypt and decrypt</h2><p class=\"hint\">Each button is one call to the sandbox's AWS KMS with this key; API activity below shows it with the equivalent AWS CLI command.</p>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 63, "<h2>Try it: encrypt and decrypt</h2><p class=\"hint\">Each button is one call to the sandbox's AWS KMS with this key; API activity below shows it with the equivalent AWS CLI command. <a href=\"/docs/ciphertext-blob.html\">How the ciphertext blob is laid out</a></p>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
