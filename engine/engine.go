@@ -198,12 +198,19 @@ func decode(body []byte, v any) error {
 	return nil
 }
 
+// jsonAppender is a result that writes its own JSON, byte for byte what
+// encoding/json would.
+type jsonAppender interface{ appendJSON([]byte) []byte }
+
 func encodeResult(v any) (int, []byte) {
 	if v == nil {
 		return 200, []byte("{}")
 	}
 	if raw, ok := v.(json.RawMessage); ok {
 		return 200, raw
+	}
+	if a, ok := v.(jsonAppender); ok {
+		return 200, a.appendJSON(nil)
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

@@ -204,7 +204,6 @@ func (e *Engine) indexKeys() {
 type xksKeyUse struct{ store, xksKeyID string }
 
 var (
-	keyIDPattern   = wire.Pattern(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	aliasPattern   = wire.Pattern(`^[a-zA-Z0-9:/_-]+$`)
 	xksKeyIDFormat = wire.Pattern(`^[a-zA-Z0-9-_.]+$`)
 )
@@ -232,7 +231,7 @@ func (e *Engine) findKey(member string, id *string, aliases bool) (*kmsKey, erro
 		return e.keys[a.KeyID], nil
 	}
 	bare = strings.TrimPrefix(bare, "key/")
-	if bare == s && strings.HasPrefix(s, "arn:") || !keyIDPattern.MatchString(bare) {
+	if bare == s && strings.HasPrefix(s, "arn:") || !isKeyID(bare) {
 		if strings.HasPrefix(s, "arn:") {
 			return nil, exception("NotFoundException", "Key '%s' does not exist", s)
 		}
@@ -243,6 +242,27 @@ func (e *Engine) findKey(member string, id *string, aliases bool) (*kmsKey, erro
 		return nil, exception("NotFoundException", "Key '%s' does not exist", e.keyARN(bare))
 	}
 	return k, nil
+}
+
+// isKeyID reports whether s has the form of a key ID: a UUID in lower case.
+func isKeyID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func (e *Engine) aliasNamed(name string) *alias {

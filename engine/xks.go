@@ -3,7 +3,6 @@ package engine
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -262,7 +261,7 @@ func describeOutcome(o outcome) string {
 // requestID returns a UUID-shaped kmsRequestId.
 func (e *Engine) requestID() string {
 	h := e.hex(32)
-	return fmt.Sprintf("%s-%s-4%s-a%s-%s", h[:8], h[8:12], h[13:16], h[17:20], h[20:])
+	return h[:8] + "-" + h[8:12] + "-4" + h[13:16] + "-a" + h[17:20] + "-" + h[20:]
 }
 
 type proxyRequest struct {
