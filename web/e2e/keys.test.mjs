@@ -473,6 +473,7 @@ test("a key in an external key store: XKS errors, two layers, Monitoring", { tim
       assert.equal(await tid(page, `graph-${g}`).locator("svg path, svg circle").count() > 0, true, `${g} is drawn`);
     }
     assert.match(await tid(page, "graph-reliability").locator("[data-legend]").textContent(), /100%/);
+    assert.match(await tid(page, "graph-requests").locator("svg circle title").first().textContent(), /^Requests, .+: \d+$/, "each point has its value as a tooltip");
     assert.match(await tid(page, "graph-latency").locator("[data-legend]").textContent(), /Encrypt/);
     assert.match(await tid(page, "graph-exceptions").locator("[data-legend]").textContent(), /KeyNotFoundException/, "the proxy's answer to GetKeyMetadata for a missing key");
     const req = JSON.parse((await lastRequest(page, "Simulator.GetMetricData")).request);

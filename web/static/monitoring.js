@@ -145,7 +145,13 @@ function draw(fig, key, series, d) {
     const color = COLORS[i % COLORS.length];
     const pts = s.Timestamps.map((t, j) => [x(Math.min(t + d.period / 2, d.end)), y(s.Values[j])]);
     if (pts.length > 1) el("path", { d: pts.map((p, j) => `${j ? "L" : "M"}${p[0].toFixed(1)} ${p[1].toFixed(1)}`).join(" "), stroke: color, fill: "none", "stroke-width": 2 }, svg);
-    for (const p of pts.length <= 24 ? pts : []) el("circle", { cx: p[0].toFixed(1), cy: p[1].toFixed(1), r: 2.5, fill: color }, svg);
+    // Points, each with its value as a tooltip, while there are few enough to tell apart.
+    if (pts.length <= 24) {
+      pts.forEach((p, j) => {
+        const dot = el("circle", { cx: p[0].toFixed(1), cy: p[1].toFixed(1), r: 3, fill: color }, svg);
+        el("title", {}, dot).textContent = `${s.Label}, ${timeLabel(s.Timestamps[j], d.end - d.start)}: ${fmt(s.Values[j], unit)}`;
+      });
+    }
     const last = s.Values[s.Values.length - 1];
     const li = document.createElement("li");
     const sw = document.createElement("span");
