@@ -206,6 +206,22 @@ test("an AWS KMS key: wizard, page, playground, key actions, columns, hostile te
     await tid(page, "key-policy").filter({ hasText: "kms:*" }).waitFor();
     await tid(page, "key-tab-aliases").click();
     await tid(page, "alias-name").filter({ hasText: "alias/demo-key" }).waitFor();
+    // A second alias (CreateAlias), deleted again (DeleteAlias); a tag added and removed.
+    await tid(page, "alias-new").fill("second");
+    await tid(page, "alias-add").click();
+    await tid(page, "alias-name").filter({ hasText: "alias/second" }).waitFor();
+    await tid(page, "key-detail-alias").filter({ hasText: "demo-key, second" }).waitFor();
+    await page.getByRole("button", { name: "Delete alias/second" }).click();
+    await tid(page, "aliases-banner").filter({ hasText: "Deleted alias/second" }).waitFor();
+    assert.deepEqual(JSON.parse((await lastRequest(page, "TrentService.DeleteAlias")).request), { AliasName: "alias/second" });
+    await tid(page, "key-tab-tags").click();
+    await tid(page, "tag-new-key").fill("stage");
+    await tid(page, "tag-new-value").fill("test");
+    await tid(page, "tag-add").click();
+    await tid(page, "tag-key").filter({ hasText: "stage" }).waitFor();
+    await page.getByRole("button", { name: "Remove tag stage" }).click();
+    await page.waitForFunction(() => ![...document.querySelectorAll('[data-testid="tag-key"]')].some((e) => e.textContent === "stage"));
+    assert.deepEqual(JSON.parse((await lastRequest(page, "TrentService.UntagResource")).request), { KeyId: keyId, TagKeys: ["stage"] });
 
     // The keyboard: arrow keys move between the tabs, the Key actions menu opens with ArrowDown and closes with Escape.
     await tid(page, "key-tab-crypto").focus();
