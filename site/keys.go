@@ -30,9 +30,10 @@ func defaultHiddenKeyColumns() string {
 	return strings.Join(out, " ")
 }
 
-// keyTableSpan is the colspan of the "no keys" cell with every column shown.
+// keyTableSpan is the colspan of the "no keys" cell with every column shown
+// (the selection radio and Aliases are always there).
 func keyTableSpan() string {
-	return strconv.Itoa(1 + len(keyColumns))
+	return strconv.Itoa(2 + len(keyColumns))
 }
 
 // keyActions are the Key actions menu's items with the key states that

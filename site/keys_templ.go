@@ -63,7 +63,23 @@ func KeysView() templ.Component {
 			templ_7745c5c3_Var2 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<h1 id=\"keys-title\">Customer managed keys</h1><div class=\"panel\"><header><h2>Customer managed keys <span class=\"hint\" data-bind=\"keys-count\" data-text=\"Count\"></span></h2><div class=\"toolbar\"><a class=\"button primary\" href=\"#/keys/create\" data-testid=\"create-key\">Create key</a> <button type=\"button\" id=\"key-prefs-button\" class=\"icon\" aria-label=\"Preferences\" title=\"Preferences\" aria-haspopup=\"dialog\" aria-expanded=\"false\" aria-controls=\"key-prefs-dialog\" data-testid=\"key-prefs-button\"><svg aria-hidden=\"true\" focusable=\"false\" width=\"18\" height=\"18\" viewBox=\"0 0 20 20\"><circle cx=\"10\" cy=\"10\" r=\"7\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"3\" stroke-dasharray=\"2.75 2.75\"></circle> <circle cx=\"10\" cy=\"10\" r=\"5\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"2.5\"></circle></svg></button></div></header><p class=\"hint\" data-bind=\"keys-unsupported\" data-show=\"Unsupported\" data-testid=\"keys-unsupported\" hidden>This build of the engine does not implement KMS keys yet: <span data-text=\"Message\"></span></p><div data-bind=\"keys\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<h1 id=\"keys-title\">Customer managed keys</h1>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = Banner("keys-banner").Render(ctx, templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<div class=\"panel\"><header><h2>Customer managed keys <span class=\"hint\" data-bind=\"keys-count\" data-text=\"Count\"></span></h2><div class=\"toolbar\">")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = KeyActionsMenu("keys").Render(ctx, templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<a class=\"button primary\" href=\"#/keys/create\" data-testid=\"create-key\">Create key</a> <button type=\"button\" id=\"key-prefs-button\" class=\"icon\" aria-label=\"Preferences\" title=\"Preferences\" aria-haspopup=\"dialog\" aria-expanded=\"false\" aria-controls=\"key-prefs-dialog\" data-testid=\"key-prefs-button\"><svg aria-hidden=\"true\" focusable=\"false\" width=\"18\" height=\"18\" viewBox=\"0 0 20 20\"><circle cx=\"10\" cy=\"10\" r=\"7\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"3\" stroke-dasharray=\"2.75 2.75\"></circle> <circle cx=\"10\" cy=\"10\" r=\"5\" fill=\"none\" stroke=\"currentColor\" stroke-width=\"2.5\"></circle></svg></button></div></header><p class=\"hint\" data-bind=\"keys-unsupported\" data-show=\"Unsupported\" data-testid=\"keys-unsupported\" hidden>This build of the engine does not implement KMS keys yet: <span data-text=\"Message\"></span></p><div data-bind=\"keys\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -71,7 +87,7 @@ func KeysView() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</div></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "</div></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -106,69 +122,69 @@ func KeyTable() templ.Component {
 			templ_7745c5c3_Var3 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<table id=\"key-table\" data-hidden-cols=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<table id=\"key-table\" data-hidden-cols=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var4 string
 		templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.JoinStringErrs(defaultHiddenKeyColumns())
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 40, Col: 67}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 42, Col: 67}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var4))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "\" data-testid=\"key-table\"><caption class=\"sr-only\">Customer managed keys</caption> <thead><tr><th scope=\"col\">Aliases</th>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "\" data-testid=\"key-table\"><caption class=\"sr-only\">Customer managed keys</caption> <thead><tr><th class=\"select\" scope=\"col\"><span class=\"sr-only\">Select</span></th><th scope=\"col\">Aliases</th>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		for _, c := range keyColumns {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<th scope=\"col\" data-col=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<th scope=\"col\" data-col=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var5 string
 			templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(c.Key)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 46, Col: 37}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 49, Col: 37}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var5))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "\" data-testid=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "\" data-testid=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var6 string
 			templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs("key-col-head-" + c.Key)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 46, Col: 77}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 49, Col: 77}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var6))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var7 string
 			templ_7745c5c3_Var7, templ_7745c5c3_Err = templ.JoinStringErrs(c.Label)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 46, Col: 89}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 49, Col: 89}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var7))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "</th>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "</th>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "</tr></thead> <tbody data-each=\"Keys\" data-testid=\"key-rows\"><template><tr data-attr-data-id=\"ID\" data-testid=\"key-row\"><td><a data-attr-href=\"Href\" data-text=\"AliasText\" data-testid=\"key-aliases\"></a></td><td class=\"mono\" data-col=\"id\"><a data-attr-href=\"Href\" data-text=\"ID\" data-testid=\"key-id\"></a></td><td data-col=\"status\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "</tr></thead> <tbody data-each=\"Keys\" data-testid=\"key-rows\"><template><tr data-attr-data-id=\"ID\" data-attr-data-selected=\"Selected\" data-testid=\"key-row\"><td class=\"select\"><input type=\"radio\" name=\"key\" data-attr-value=\"ID\" data-prop-checked=\"Selected\" data-attr-aria-label=\"SelectLabel\" data-testid=\"key-radio\"></td><td><a data-attr-href=\"Href\" data-text=\"AliasText\" data-testid=\"key-aliases\"></a></td><td class=\"mono\" data-col=\"id\"><a data-attr-href=\"Href\" data-text=\"ID\" data-testid=\"key-id\"></a></td><td data-col=\"status\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -176,20 +192,20 @@ func KeyTable() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "</td><td data-col=\"spec\" data-text=\"KeySpec\" data-testid=\"key-spec\"></td><td data-col=\"usage\" data-text=\"KeyUsage\" data-testid=\"key-usage\"></td><td data-col=\"origin\" data-text=\"Origin\" data-testid=\"key-origin\"></td><td class=\"mono\" data-col=\"cks\" data-text=\"StoreText\" data-testid=\"key-cks\"></td></tr></template></tbody> <tbody data-hide=\"Keys\"><tr><td colspan=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "</td><td data-col=\"spec\" data-text=\"KeySpec\" data-testid=\"key-spec\"></td><td data-col=\"usage\" data-text=\"KeyUsage\" data-testid=\"key-usage\"></td><td data-col=\"origin\" data-text=\"Origin\" data-testid=\"key-origin\"></td><td class=\"mono\" data-col=\"cks\" data-text=\"StoreText\" data-testid=\"key-cks\"></td></tr></template></tbody> <tbody data-hide=\"Keys\"><tr><td colspan=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var8 string
 		templ_7745c5c3_Var8, templ_7745c5c3_Err = templ.JoinStringErrs(keyTableSpan())
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 67, Col: 32}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 71, Col: 32}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var8))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "\" class=\"empty\" data-testid=\"keys-empty\"><strong>No customer managed keys</strong> You don't have any customer managed keys in this sandbox. <a href=\"#/keys/create\">Create key</a></td></tr></tbody></table>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "\" class=\"empty\" data-testid=\"keys-empty\"><strong>No customer managed keys</strong> You don't have any customer managed keys in this sandbox. <a href=\"#/keys/create\">Create key</a></td></tr></tbody></table>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -220,92 +236,92 @@ func KeyColumnPreferences() templ.Component {
 			templ_7745c5c3_Var9 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "<dialog id=\"key-prefs-dialog\" aria-labelledby=\"key-prefs-title\" data-testid=\"key-prefs-dialog\"><form method=\"dialog\"><h2 id=\"key-prefs-title\">Preferences</h2><fieldset><legend>Select visible columns</legend><p class=\"constraint\">Changes apply at once and are kept in this browser.</p><div class=\"check\"><input type=\"checkbox\" id=\"key-col-aliases\" checked disabled aria-describedby=\"key-col-aliases-hint\"> <label for=\"key-col-aliases\">Aliases</label> <span class=\"constraint\" id=\"key-col-aliases-hint\">(always shown)</span></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "<dialog id=\"key-prefs-dialog\" aria-labelledby=\"key-prefs-title\" data-testid=\"key-prefs-dialog\"><form method=\"dialog\"><h2 id=\"key-prefs-title\">Preferences</h2><fieldset><legend>Select visible columns</legend><p class=\"constraint\">Changes apply at once and are kept in this browser.</p><div class=\"check\"><input type=\"checkbox\" id=\"key-col-aliases\" checked disabled aria-describedby=\"key-col-aliases-hint\"> <label for=\"key-col-aliases\">Aliases</label> <span class=\"constraint\" id=\"key-col-aliases-hint\">(always shown)</span></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		for _, c := range keyColumns {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "<div class=\"check\"><input type=\"checkbox\" id=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "<div class=\"check\"><input type=\"checkbox\" id=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var10 string
 			templ_7745c5c3_Var10, templ_7745c5c3_Err = templ.JoinStringErrs("key-col-" + c.Key)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 93, Col: 52}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 97, Col: 52}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var10))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "\" data-col-toggle=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "\" data-col-toggle=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var11 string
 			templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(c.Key)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 93, Col: 78}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 97, Col: 78}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var11))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			if c.Shown {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, " checked")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, " checked")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, " data-testid=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, " data-testid=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var12 string
 			templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs("key-col-" + c.Key)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 93, Col: 134}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 97, Col: 134}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var12))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "\"> <label for=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "\"> <label for=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var13 string
 			templ_7745c5c3_Var13, templ_7745c5c3_Err = templ.JoinStringErrs("key-col-" + c.Key)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 94, Col: 37}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 98, Col: 37}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var13))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var14 string
 			templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(c.Label)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 94, Col: 49}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 98, Col: 49}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var14))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "</label></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "</label></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "</fieldset><div class=\"actions\"><button type=\"submit\" class=\"primary\" data-testid=\"key-prefs-close\">Close</button></div></form></dialog>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "</fieldset><div class=\"actions\"><button type=\"submit\" class=\"primary\" data-testid=\"key-prefs-close\">Close</button></div></form></dialog>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -339,7 +355,7 @@ func CreateKeyWizard() templ.Component {
 			templ_7745c5c3_Var15 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "<p class=\"crumbs\"><a href=\"#/keys\">Customer managed keys</a> › Create key</p><h1 id=\"key-create-title\">Create key</h1><div class=\"wizard\"><ol class=\"wizard-steps\" aria-label=\"Steps\" data-testid=\"wizard-steps\"><li data-step-nav=\"1\">Step 1 <span>Configure key</span></li><li data-step-nav=\"2\">Step 2 <span>Add labels</span></li><li data-step-nav=\"3\">Step 3 <span>Define key administrative permissions</span></li><li data-step-nav=\"4\">Step 4 <span>Define key usage permissions</span></li><li data-step-nav=\"5\">Step 5 <span>Review</span></li></ol><form id=\"key-create-form\" class=\"wizard-body\" novalidate data-testid=\"key-create-form\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "<p class=\"crumbs\"><a href=\"#/keys\">Customer managed keys</a> › Create key</p><h1 id=\"key-create-title\">Create key</h1><div class=\"wizard\"><ol class=\"wizard-steps\" aria-label=\"Steps\" data-testid=\"wizard-steps\"><li data-step-nav=\"1\">Step 1 <span>Configure key</span></li><li data-step-nav=\"2\">Step 2 <span>Add labels</span></li><li data-step-nav=\"3\">Step 3 <span>Define key administrative permissions</span></li><li data-step-nav=\"4\">Step 4 <span>Define key usage permissions</span></li><li data-step-nav=\"5\">Step 5 <span>Review</span></li></ol><form id=\"key-create-form\" class=\"wizard-body\" novalidate data-testid=\"key-create-form\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -347,115 +363,89 @@ func CreateKeyWizard() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "<section data-step=\"1\" aria-labelledby=\"step1-title\"><h2 id=\"step1-title\" tabindex=\"-1\">Configure key</h2><fieldset><legend>Key type</legend><div class=\"field radio\"><input type=\"radio\" id=\"key-type-symmetric\" name=\"key-type\" value=\"SYMMETRIC_DEFAULT\" checked data-testid=\"key-type-symmetric\"> <label for=\"key-type-symmetric\">Symmetric</label><p class=\"constraint\">A single 256-bit key that is used for encryption and decryption (SYMMETRIC_DEFAULT).</p></div><div class=\"field radio\"><input type=\"radio\" id=\"key-type-asymmetric\" name=\"key-type\" value=\"asymmetric\" disabled> <label for=\"key-type-asymmetric\">Asymmetric</label><p class=\"constraint\">Not available in Keystore Lab, and never in a custom key store.</p></div></fieldset><fieldset><legend>Key usage</legend><div class=\"field radio\"><input type=\"radio\" id=\"key-usage-encrypt\" name=\"key-usage\" value=\"ENCRYPT_DECRYPT\" checked data-testid=\"key-usage-encrypt\"> <label for=\"key-usage-encrypt\">Encrypt and decrypt</label><p class=\"constraint\">Use the key only to encrypt and decrypt data (ENCRYPT_DECRYPT).</p></div></fieldset><details class=\"advanced\" data-testid=\"key-advanced\" open><summary>Advanced options</summary><fieldset><legend>Key material origin</legend> ")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "<section data-step=\"1\" aria-labelledby=\"step1-title\"><h2 id=\"step1-title\" tabindex=\"-1\">Configure key</h2><fieldset><legend>Key type</legend><div class=\"field radio\"><input type=\"radio\" id=\"key-type-symmetric\" name=\"key-type\" value=\"SYMMETRIC_DEFAULT\" checked data-testid=\"key-type-symmetric\"> <label for=\"key-type-symmetric\">Symmetric</label><p class=\"constraint\">A single 256-bit key that is used for encryption and decryption (SYMMETRIC_DEFAULT).</p></div><div class=\"field radio\"><input type=\"radio\" id=\"key-type-asymmetric\" name=\"key-type\" value=\"asymmetric\" disabled> <label for=\"key-type-asymmetric\">Asymmetric</label><p class=\"constraint\">Not available in Keystore Lab, and never in a custom key store.</p></div></fieldset><fieldset><legend>Key usage</legend><div class=\"field radio\"><input type=\"radio\" id=\"key-usage-encrypt\" name=\"key-usage\" value=\"ENCRYPT_DECRYPT\" checked data-testid=\"key-usage-encrypt\"> <label for=\"key-usage-encrypt\">Encrypt and decrypt</label><p class=\"constraint\">Use the key only to encrypt and decrypt data (ENCRYPT_DECRYPT).</p></div></fieldset><details class=\"advanced\" data-testid=\"key-advanced\" open><summary>Advanced options</summary><fieldset><legend>Key material origin</legend> ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		for _, o := range keyOrigins {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "<div class=\"field radio\"><input type=\"radio\" id=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "<div class=\"field radio\"><input type=\"radio\" id=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var16 string
 			templ_7745c5c3_Var16, templ_7745c5c3_Err = templ.JoinStringErrs("key-origin-" + o.Value)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 152, Col: 56}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 156, Col: 56}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var16))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "\" name=\"key-origin\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "\" name=\"key-origin\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var17 string
 			templ_7745c5c3_Var17, templ_7745c5c3_Err = templ.JoinStringErrs(o.Value)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 152, Col: 92}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 156, Col: 92}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var17))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 27, "\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, "\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			if o.Value == "AWS_KMS" {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, " checked")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, " checked")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			}
 			if o.Disabled {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, " disabled")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, " disabled")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, " aria-describedby=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, " aria-describedby=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var18 string
 			templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs("key-origin-" + o.Value + "-hint")
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 152, Col: 206}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 156, Col: 206}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var18))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "\" data-testid=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, "\" data-testid=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var19 string
 			templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinStringErrs("key-origin-" + o.Value)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 152, Col: 246}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 156, Col: 246}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var19))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, "\"> <label for=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "\"> <label for=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var20 string
 			templ_7745c5c3_Var20, templ_7745c5c3_Err = templ.JoinStringErrs("key-origin-" + o.Value)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 153, Col: 44}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 157, Col: 44}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var20))
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 33, "\">")
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			var templ_7745c5c3_Var21 string
-			templ_7745c5c3_Var21, templ_7745c5c3_Err = templ.JoinStringErrs(o.Label)
-			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 153, Col: 56}
-			}
-			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var21))
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "</label><p class=\"constraint\" id=\"")
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			var templ_7745c5c3_Var22 string
-			templ_7745c5c3_Var22, templ_7745c5c3_Err = templ.JoinStringErrs("key-origin-" + o.Value + "-hint")
-			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 154, Col: 68}
-			}
-			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var22))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -463,21 +453,47 @@ func CreateKeyWizard() templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
+			var templ_7745c5c3_Var21 string
+			templ_7745c5c3_Var21, templ_7745c5c3_Err = templ.JoinStringErrs(o.Label)
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 157, Col: 56}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var21))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 36, "</label><p class=\"constraint\" id=\"")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var22 string
+			templ_7745c5c3_Var22, templ_7745c5c3_Err = templ.JoinStringErrs("key-origin-" + o.Value + "-hint")
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 158, Col: 68}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var22))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "\">")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
 			var templ_7745c5c3_Var23 string
 			templ_7745c5c3_Var23, templ_7745c5c3_Err = templ.JoinStringErrs(o.Hint)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 154, Col: 79}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 158, Col: 79}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var23))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 36, "</p></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "</p></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "</fieldset><fieldset><legend>Regionality</legend><div class=\"field radio\"><input type=\"radio\" id=\"key-single-region\" name=\"key-region\" value=\"single\" checked data-testid=\"key-single-region\"> <label for=\"key-single-region\">Single-Region key</label><p class=\"constraint\">The key can be used only in this Region.</p></div><div class=\"field radio\"><input type=\"radio\" id=\"key-multi-region\" name=\"key-region\" value=\"multi\" disabled aria-describedby=\"key-multi-region-hint\"> <label for=\"key-multi-region\">Multi-Region key</label><p class=\"constraint\" id=\"key-multi-region-hint\">Not available: a sandbox has one Region, and keys in custom key stores cannot be multi-Region.</p></div></fieldset></details><div data-key-store-part hidden data-testid=\"key-store-part\"><fieldset><legend data-key-store-legend>Custom key store</legend><p class=\"constraint\" id=\"key-store-hint\">Only key stores that are CONNECTED can be chosen. <a href=\"#/keystores\" data-key-store-link>Create or connect a key store</a></p><table data-testid=\"key-store-table\"><caption class=\"sr-only\">Custom key stores to create the key in</caption> <thead><tr><th class=\"select\" scope=\"col\"><span class=\"sr-only\">Select</span></th><th scope=\"col\">Custom key store name</th><th scope=\"col\">Custom key store ID</th><th scope=\"col\" data-key-cluster-col>AWS CloudHSM cluster ID</th><th scope=\"col\">Connection state</th></tr></thead> <tbody data-each=\"Stores\" data-bind=\"key-stores\" data-testid=\"key-store-rows\"><template><tr data-attr-data-id=\"ID\" data-attr-data-disabled=\"Disabled\" data-testid=\"key-store-row\"><td class=\"select\"><input type=\"radio\" name=\"key-store\" data-attr-value=\"ID\" data-prop-checked=\"Selected\" data-prop-disabled=\"Disabled\" data-attr-aria-label=\"SelectLabel\" aria-describedby=\"key-store-hint\" data-testid=\"key-store-radio\"></td><td data-text=\"Name\" data-testid=\"key-store-name\"></td><td class=\"mono\" data-text=\"ID\"></td><td class=\"mono\" data-text=\"ClusterId\" data-key-cluster-col></td><td>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "</fieldset><fieldset><legend>Regionality</legend><div class=\"field radio\"><input type=\"radio\" id=\"key-single-region\" name=\"key-region\" value=\"single\" checked data-testid=\"key-single-region\"> <label for=\"key-single-region\">Single-Region key</label><p class=\"constraint\">The key can be used only in this Region.</p></div><div class=\"field radio\"><input type=\"radio\" id=\"key-multi-region\" name=\"key-region\" value=\"multi\" disabled aria-describedby=\"key-multi-region-hint\"> <label for=\"key-multi-region\">Multi-Region key</label><p class=\"constraint\" id=\"key-multi-region-hint\">Not available: a sandbox has one Region, and keys in custom key stores cannot be multi-Region.</p></div></fieldset></details><div data-key-store-part hidden data-testid=\"key-store-part\"><fieldset><legend data-key-store-legend>Custom key store</legend><p class=\"constraint\" id=\"key-store-hint\">Only key stores that are CONNECTED can be chosen. <a href=\"#/keystores\" data-key-store-link>Create or connect a key store</a></p><table data-testid=\"key-store-table\"><caption class=\"sr-only\">Custom key stores to create the key in</caption> <thead><tr><th class=\"select\" scope=\"col\"><span class=\"sr-only\">Select</span></th><th scope=\"col\">Custom key store name</th><th scope=\"col\">Custom key store ID</th><th scope=\"col\" data-key-cluster-col>AWS CloudHSM cluster ID</th><th scope=\"col\">Connection state</th></tr></thead> <tbody data-each=\"Stores\" data-bind=\"key-stores\" data-testid=\"key-store-rows\"><template><tr data-attr-data-id=\"ID\" data-attr-data-disabled=\"Disabled\" data-testid=\"key-store-row\"><td class=\"select\"><input type=\"radio\" name=\"key-store\" data-attr-value=\"ID\" data-prop-checked=\"Selected\" data-prop-disabled=\"Disabled\" data-attr-aria-label=\"SelectLabel\" aria-describedby=\"key-store-hint\" data-testid=\"key-store-radio\"></td><td data-text=\"Name\" data-testid=\"key-store-name\"></td><td class=\"mono\" data-text=\"ID\"></td><td class=\"mono\" data-text=\"ClusterId\" data-key-cluster-col></td><td>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -485,7 +501,7 @@ func CreateKeyWizard() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "</td></tr></template></tbody> <tbody data-hide=\"Stores\" data-bind=\"key-stores\"><tr><td colspan=\"5\" class=\"empty\" data-testid=\"key-stores-empty\"><strong>No key stores of this type</strong> Create one first.</td></tr></tbody></table><p class=\"field-error\" id=\"key-store-error\" data-testid=\"key-store-error\" hidden></p></fieldset><fieldset data-xks-only><legend>External key</legend><div class=\"field\"><label for=\"key-xks-id\">External key ID</label> <input type=\"text\" id=\"key-xks-id\" maxlength=\"128\" autocomplete=\"off\" spellcheck=\"false\" aria-describedby=\"key-xks-id-hint key-xks-id-error\" data-testid=\"key-xks-id\"><p class=\"constraint\" id=\"key-xks-id-hint\">The ID of the external key in your external key manager, as your external key store proxy knows it: 1–128 characters of letters, digits, -, _ and . (an AES_256 key enabled for ENCRYPT and DECRYPT).</p><p class=\"field-error\" id=\"key-xks-id-error\" hidden></p></div><div class=\"check\"><input type=\"checkbox\" id=\"key-xks-ack\" aria-describedby=\"key-xks-ack-error\" data-testid=\"key-xks-ack\"> <label for=\"key-xks-ack\">I understand the security, availability, and performance implications of using an external key store, and I acknowledge that I am responsible for the availability and durability of the key material, which is stored outside of AWS.</label></div><p class=\"field-error\" id=\"key-xks-ack-error\" hidden></p></fieldset></div></section><section data-step=\"2\" aria-labelledby=\"step2-title\" hidden><h2 id=\"step2-title\" tabindex=\"-1\">Add labels</h2><fieldset><legend>Alias</legend><div class=\"field\"><label for=\"key-alias\">Alias</label><div class=\"inline\"><span class=\"mono\" aria-hidden=\"true\">alias/</span><input type=\"text\" id=\"key-alias\" maxlength=\"250\" autocomplete=\"off\" aria-describedby=\"key-alias-hint key-alias-error\" data-testid=\"key-alias\"></div><p class=\"constraint\" id=\"key-alias-hint\">Optional. Letters, digits, /, _ and -; it cannot begin with aws/.</p><p class=\"field-error\" id=\"key-alias-error\" hidden></p></div></fieldset><fieldset><legend>Description</legend><div class=\"field\"><label for=\"key-description\">Description - <em>optional</em></label> <textarea id=\"key-description\" maxlength=\"8192\" aria-describedby=\"key-description-hint\" data-testid=\"key-description\"></textarea><p class=\"constraint\" id=\"key-description-hint\">Up to 8192 characters, for example what the key protects.</p></div></fieldset><fieldset><legend>Tags - <em>optional</em></legend><table class=\"compact\" data-testid=\"key-tags-table\"><thead><tr><th scope=\"col\">Tag key</th><th scope=\"col\">Tag value</th><th scope=\"col\"><span class=\"sr-only\">Remove</span></th></tr></thead> <tbody data-each=\"Tags\" data-bind=\"wizard-tags\"><template><tr data-attr-data-id=\"Index\"><td><input type=\"text\" maxlength=\"128\" data-tag-part=\"TagKey\" data-attr-data-index=\"Index\" data-prop-value=\"TagKey\" data-attr-aria-label=\"KeyLabel\" data-testid=\"key-tag-key\"></td><td><input type=\"text\" maxlength=\"256\" data-tag-part=\"TagValue\" data-attr-data-index=\"Index\" data-prop-value=\"TagValue\" data-attr-aria-label=\"ValueLabel\" data-testid=\"key-tag-value\"></td><td><button type=\"button\" class=\"small\" data-tag-remove data-attr-data-index=\"Index\" data-attr-aria-label=\"RemoveLabel\">Remove</button></td></tr></template></tbody></table><button type=\"button\" class=\"small\" data-tag-add data-testid=\"key-tag-add\">Add tag</button></fieldset></section><section data-step=\"3\" aria-labelledby=\"step3-title\" hidden><h2 id=\"step3-title\" tabindex=\"-1\">Define key administrative permissions</h2><p>Keystore Lab has no IAM users or roles, so there are no key administrators to choose. The key gets AWS's <strong>default key policy</strong>: the account's root principal (<span class=\"mono\">arn:aws:iam::&lt;account&gt;:root</span>) is allowed <span class=\"mono\">kms:*</span>, so IAM policies decide who administers the key.</p><div class=\"check\"><input type=\"checkbox\" id=\"key-admin-delete\" checked data-testid=\"key-admin-delete\"> <label for=\"key-admin-delete\">Allow key administrators to delete this key.</label></div><p class=\"constraint\">With no administrators chosen this changes nothing in the policy; it is here as in AWS's wizard.</p></section><section data-step=\"4\" aria-labelledby=\"step4-title\" hidden><h2 id=\"step4-title\" tabindex=\"-1\">Define key usage permissions</h2><p>The same default key policy lets the account's principals use the key in cryptographic operations when their IAM policies allow it. Requests to the sandbox are not authorized, so every call is allowed.</p><p class=\"constraint\">AWS's wizard also offers <strong>Other AWS accounts</strong>; a sandbox has only one account.</p></section><section data-step=\"5\" aria-labelledby=\"step5-title\" hidden><h2 id=\"step5-title\" tabindex=\"-1\">Review</h2><dl class=\"kv\" data-bind=\"key-review\" data-testid=\"key-review\"><div><dt>Key type</dt><dd>Symmetric</dd></div><div><dt>Key spec</dt><dd class=\"mono\">SYMMETRIC_DEFAULT</dd></div><div><dt>Key usage</dt><dd>Encrypt and decrypt</dd></div><div><dt>Origin</dt><dd data-text=\"OriginLabel\" data-testid=\"review-origin\"></dd></div><div data-show=\"StoreId\"><dt>Custom key store</dt><dd><span data-text=\"StoreName\" data-testid=\"review-store\"></span> (<span class=\"mono\" data-text=\"StoreId\"></span>)</dd></div><div data-show=\"XksKeyId\"><dt>External key ID</dt><dd class=\"mono\" data-text=\"XksKeyId\" data-testid=\"review-xks-key\"></dd></div><div><dt>Regionality</dt><dd>Single-Region key</dd></div><div><dt>Alias</dt><dd data-text=\"AliasText\" data-testid=\"review-alias\"></dd></div><div><dt>Description</dt><dd data-text=\"DescriptionText\" data-testid=\"review-description\"></dd></div><div><dt>Tags</dt><dd data-text=\"TagsText\" data-testid=\"review-tags\"></dd></div><div><dt>Key policy</dt><dd>The default key policy</dd></div></dl></section><div class=\"actions\"><a class=\"button\" href=\"#/keys\" data-testid=\"key-create-cancel\">Cancel</a> <button type=\"button\" data-wizard=\"previous\" data-testid=\"key-create-previous\">Previous</button> <button type=\"button\" class=\"primary\" data-wizard=\"next\" data-testid=\"key-create-next\">Next</button> <button type=\"submit\" class=\"primary\" data-testid=\"key-create-finish\" hidden>Finish</button></div></form></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "</td></tr></template></tbody> <tbody data-hide=\"Stores\" data-bind=\"key-stores\"><tr><td colspan=\"5\" class=\"empty\" data-testid=\"key-stores-empty\"><strong>No key stores of this type</strong> Create one first.</td></tr></tbody></table><p class=\"field-error\" id=\"key-store-error\" data-testid=\"key-store-error\" hidden></p></fieldset><fieldset data-xks-only><legend>External key</legend><div class=\"field\"><label for=\"key-xks-id\">External key ID</label> <input type=\"text\" id=\"key-xks-id\" maxlength=\"128\" autocomplete=\"off\" spellcheck=\"false\" aria-describedby=\"key-xks-id-hint key-xks-id-error\" data-testid=\"key-xks-id\"><p class=\"constraint\" id=\"key-xks-id-hint\">The ID of the external key in your external key manager, as your external key store proxy knows it: 1–128 characters of letters, digits, -, _ and . (an AES_256 key enabled for ENCRYPT and DECRYPT).</p><p class=\"field-error\" id=\"key-xks-id-error\" hidden></p></div><div class=\"check\"><input type=\"checkbox\" id=\"key-xks-ack\" aria-describedby=\"key-xks-ack-error\" data-testid=\"key-xks-ack\"> <label for=\"key-xks-ack\">I understand the security, availability, and performance implications of using an external key store, and I acknowledge that I am responsible for the availability and durability of the key material, which is stored outside of AWS.</label></div><p class=\"field-error\" id=\"key-xks-ack-error\" hidden></p></fieldset></div></section><section data-step=\"2\" aria-labelledby=\"step2-title\" hidden><h2 id=\"step2-title\" tabindex=\"-1\">Add labels</h2><fieldset><legend>Alias</legend><div class=\"field\"><label for=\"key-alias\">Alias</label><div class=\"inline\"><span class=\"mono\" aria-hidden=\"true\">alias/</span><input type=\"text\" id=\"key-alias\" maxlength=\"250\" autocomplete=\"off\" aria-describedby=\"key-alias-hint key-alias-error\" data-testid=\"key-alias\"></div><p class=\"constraint\" id=\"key-alias-hint\">Optional. Letters, digits, /, _ and -; it cannot begin with aws/.</p><p class=\"field-error\" id=\"key-alias-error\" hidden></p></div></fieldset><fieldset><legend>Description</legend><div class=\"field\"><label for=\"key-description\">Description - <em>optional</em></label> <textarea id=\"key-description\" maxlength=\"8192\" aria-describedby=\"key-description-hint\" data-testid=\"key-description\"></textarea><p class=\"constraint\" id=\"key-description-hint\">Up to 8192 characters, for example what the key protects.</p></div></fieldset><fieldset><legend>Tags - <em>optional</em></legend><table class=\"compact\" data-testid=\"key-tags-table\"><thead><tr><th scope=\"col\">Tag key</th><th scope=\"col\">Tag value</th><th scope=\"col\"><span class=\"sr-only\">Remove</span></th></tr></thead> <tbody data-each=\"Tags\" data-bind=\"wizard-tags\"><template><tr data-attr-data-id=\"Index\"><td><input type=\"text\" maxlength=\"128\" data-tag-part=\"TagKey\" data-attr-data-index=\"Index\" data-prop-value=\"TagKey\" data-attr-aria-label=\"KeyLabel\" data-testid=\"key-tag-key\"></td><td><input type=\"text\" maxlength=\"256\" data-tag-part=\"TagValue\" data-attr-data-index=\"Index\" data-prop-value=\"TagValue\" data-attr-aria-label=\"ValueLabel\" data-testid=\"key-tag-value\"></td><td><button type=\"button\" class=\"small\" data-tag-remove data-attr-data-index=\"Index\" data-attr-aria-label=\"RemoveLabel\">Remove</button></td></tr></template></tbody></table><button type=\"button\" class=\"small\" data-tag-add data-testid=\"key-tag-add\">Add tag</button></fieldset></section><section data-step=\"3\" aria-labelledby=\"step3-title\" hidden><h2 id=\"step3-title\" tabindex=\"-1\">Define key administrative permissions</h2><p>Keystore Lab has no IAM users or roles, so there are no key administrators to choose. The key gets AWS's <strong>default key policy</strong>: the account's root principal (<span class=\"mono\">arn:aws:iam::&lt;account&gt;:root</span>) is allowed <span class=\"mono\">kms:*</span>, so IAM policies decide who administers the key.</p><div class=\"check\"><input type=\"checkbox\" id=\"key-admin-delete\" checked data-testid=\"key-admin-delete\"> <label for=\"key-admin-delete\">Allow key administrators to delete this key.</label></div><p class=\"constraint\">With no administrators chosen this changes nothing in the policy; it is here as in AWS's wizard.</p></section><section data-step=\"4\" aria-labelledby=\"step4-title\" hidden><h2 id=\"step4-title\" tabindex=\"-1\">Define key usage permissions</h2><p>The same default key policy lets the account's principals use the key in cryptographic operations when their IAM policies allow it. Requests to the sandbox are not authorized, so every call is allowed.</p><p class=\"constraint\">AWS's wizard also offers <strong>Other AWS accounts</strong>; a sandbox has only one account.</p></section><section data-step=\"5\" aria-labelledby=\"step5-title\" hidden><h2 id=\"step5-title\" tabindex=\"-1\">Review</h2><dl class=\"kv\" data-bind=\"key-review\" data-testid=\"key-review\"><div><dt>Key type</dt><dd>Symmetric</dd></div><div><dt>Key spec</dt><dd class=\"mono\">SYMMETRIC_DEFAULT</dd></div><div><dt>Key usage</dt><dd>Encrypt and decrypt</dd></div><div><dt>Origin</dt><dd data-text=\"OriginLabel\" data-testid=\"review-origin\"></dd></div><div data-show=\"StoreId\"><dt>Custom key store</dt><dd><span data-text=\"StoreName\" data-testid=\"review-store\"></span> (<span class=\"mono\" data-text=\"StoreId\"></span>)</dd></div><div data-show=\"XksKeyId\"><dt>External key ID</dt><dd class=\"mono\" data-text=\"XksKeyId\" data-testid=\"review-xks-key\"></dd></div><div><dt>Regionality</dt><dd>Single-Region key</dd></div><div><dt>Alias</dt><dd data-text=\"AliasText\" data-testid=\"review-alias\"></dd></div><div><dt>Description</dt><dd data-text=\"DescriptionText\" data-testid=\"review-description\"></dd></div><div><dt>Tags</dt><dd data-text=\"TagsText\" data-testid=\"review-tags\"></dd></div><div><dt>Key policy</dt><dd>The default key policy</dd></div></dl></section><div class=\"actions\"><a class=\"button\" href=\"#/keys\" data-testid=\"key-create-cancel\">Cancel</a> <button type=\"button\" data-wizard=\"previous\" data-testid=\"key-create-previous\">Previous</button> <button type=\"button\" class=\"primary\" data-wizard=\"next\" data-testid=\"key-create-next\">Next</button> <button type=\"submit\" class=\"primary\" data-testid=\"key-create-finish\" hidden>Finish</button></div></form></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -493,9 +509,10 @@ func CreateKeyWizard() templ.Component {
 	})
 }
 
-// KeyActionsMenu is a key's "Key actions" menu; each item carries the key
-// states that allow it.
-func KeyActionsMenu() templ.Component {
+// KeyActionsMenu is a "Key actions" menu: on a key's page (prefix "key")
+// or for the key chosen in the keys table (prefix "keys"). Each item carries
+// the key states that allow it.
+func KeyActionsMenu(prefix string) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -516,69 +533,134 @@ func KeyActionsMenu() templ.Component {
 			templ_7745c5c3_Var24 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "<div class=\"menu-wrap\" data-menu><button type=\"button\" id=\"key-actions-button\" aria-haspopup=\"menu\" aria-expanded=\"false\" aria-controls=\"key-actions\" data-testid=\"key-actions-button\">Key actions ▾</button><ul role=\"menu\" id=\"key-actions\" aria-labelledby=\"key-actions-button\" hidden>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 41, "<div class=\"menu-wrap\" data-menu><button type=\"button\" id=\"")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		var templ_7745c5c3_Var25 string
+		templ_7745c5c3_Var25, templ_7745c5c3_Err = templ.JoinStringErrs(prefix + "-actions-button")
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 307, Col: 55}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var25))
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, "\" aria-haspopup=\"menu\" aria-expanded=\"false\" aria-controls=\"")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		var templ_7745c5c3_Var26 string
+		templ_7745c5c3_Var26, templ_7745c5c3_Err = templ.JoinStringErrs(prefix + "-actions")
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 307, Col: 136}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var26))
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "\" data-testid=\"")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		var templ_7745c5c3_Var27 string
+		templ_7745c5c3_Var27, templ_7745c5c3_Err = templ.JoinStringErrs(prefix + "-actions-button")
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 307, Col: 179}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var27))
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "\">Key actions ▾</button><ul role=\"menu\" id=\"")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		var templ_7745c5c3_Var28 string
+		templ_7745c5c3_Var28, templ_7745c5c3_Err = templ.JoinStringErrs(prefix + "-actions")
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 308, Col: 42}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var28))
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 45, "\" aria-labelledby=\"")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		var templ_7745c5c3_Var29 string
+		templ_7745c5c3_Var29, templ_7745c5c3_Err = templ.JoinStringErrs(prefix + "-actions-button")
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 308, Col: 89}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var29))
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "\" hidden>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		for _, a := range keyActions {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "<li role=\"none\"><button type=\"button\" role=\"menuitem\" tabindex=\"-1\" aria-disabled=\"true\" data-key-action=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 47, "<li role=\"none\"><button type=\"button\" role=\"menuitem\" tabindex=\"-1\" aria-disabled=\"true\" data-key-action=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			var templ_7745c5c3_Var25 string
-			templ_7745c5c3_Var25, templ_7745c5c3_Err = templ.JoinStringErrs(a.Action)
+			var templ_7745c5c3_Var30 string
+			templ_7745c5c3_Var30, templ_7745c5c3_Err = templ.JoinStringErrs(a.Action)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 305, Col: 119}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 310, Col: 119}
 			}
-			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var25))
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 41, "\" data-allowed-states=\"")
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var30))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			var templ_7745c5c3_Var26 string
-			templ_7745c5c3_Var26, templ_7745c5c3_Err = templ.JoinStringErrs(a.States)
-			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 305, Col: 152}
-			}
-			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var26))
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 48, "\" data-allowed-states=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, "\" data-testid=\"")
+			var templ_7745c5c3_Var31 string
+			templ_7745c5c3_Var31, templ_7745c5c3_Err = templ.JoinStringErrs(a.States)
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 310, Col: 152}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var31))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			var templ_7745c5c3_Var27 string
-			templ_7745c5c3_Var27, templ_7745c5c3_Err = templ.JoinStringErrs("key-action-" + a.Action)
-			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 305, Col: 193}
-			}
-			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var27))
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 49, "\" data-testid=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "\">")
+			var templ_7745c5c3_Var32 string
+			templ_7745c5c3_Var32, templ_7745c5c3_Err = templ.JoinStringErrs(prefix + "-action-" + a.Action)
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 310, Col: 199}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var32))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			var templ_7745c5c3_Var28 string
-			templ_7745c5c3_Var28, templ_7745c5c3_Err = templ.JoinStringErrs(a.Label)
-			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 305, Col: 205}
-			}
-			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var28))
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 50, "\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "</button></li>")
+			var templ_7745c5c3_Var33 string
+			templ_7745c5c3_Var33, templ_7745c5c3_Err = templ.JoinStringErrs(a.Label)
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 310, Col: 211}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var33))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 51, "</button></li>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 45, "</ul></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 52, "</ul></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -605,24 +687,24 @@ func KeyDetailView() templ.Component {
 			}()
 		}
 		ctx = templ.InitializeContext(ctx)
-		templ_7745c5c3_Var29 := templ.GetChildren(ctx)
-		if templ_7745c5c3_Var29 == nil {
-			templ_7745c5c3_Var29 = templ.NopComponent
+		templ_7745c5c3_Var34 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var34 == nil {
+			templ_7745c5c3_Var34 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
 		templ_7745c5c3_Err = Banner("key-banner").Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "<div data-bind=\"key-detail\"><p class=\"crumbs\"><a href=\"#/keys\">Customer managed keys</a> › <span data-text=\"Title\"></span></p><div class=\"panel\" data-show=\"Missing\" data-testid=\"key-missing\"><p>This key does not exist in the sandbox (any more).</p></div><div data-hide=\"Missing\"><header class=\"page-head\"><h1 id=\"key-detail-title\" data-text=\"Title\" data-testid=\"key-detail-title\"></h1>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 53, "<div data-bind=\"key-detail\"><p class=\"crumbs\"><a href=\"#/keys\">Customer managed keys</a> › <span data-text=\"Title\"></span></p><div class=\"panel\" data-show=\"Missing\" data-testid=\"key-missing\"><p>This key does not exist in the sandbox (any more).</p></div><div data-hide=\"Missing\"><header class=\"page-head\"><h1 id=\"key-detail-title\" data-text=\"Title\" data-testid=\"key-detail-title\"></h1>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = KeyActionsMenu().Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = KeyActionsMenu("key").Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 47, "</header><section class=\"panel\" aria-labelledby=\"key-general\"><h2 id=\"key-general\">General configuration</h2><dl class=\"kv\" data-testid=\"key-general\"><div><dt>Alias</dt><dd data-text=\"AliasText\" data-testid=\"key-detail-alias\"></dd></div><div><dt>ARN</dt><dd class=\"mono\" data-text=\"Arn\" data-testid=\"key-detail-arn\"></dd></div><div><dt>Status</dt><dd>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 54, "</header><section class=\"panel\" aria-labelledby=\"key-general\"><h2 id=\"key-general\">General configuration</h2><dl class=\"kv\" data-testid=\"key-general\"><div><dt>Alias</dt><dd data-text=\"AliasText\" data-testid=\"key-detail-alias\"></dd></div><div><dt>ARN</dt><dd class=\"mono\" data-text=\"Arn\" data-testid=\"key-detail-arn\"></dd></div><div><dt>Status</dt><dd>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -630,7 +712,7 @@ func KeyDetailView() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 48, "<span class=\"hint\" data-show=\"DeletionText\" data-text=\"DeletionText\" data-testid=\"key-detail-deletion\"></span></dd></div><div><dt>Creation date</dt><dd data-text=\"Created\" data-testid=\"key-detail-created\"></dd></div><div><dt>Description</dt><dd data-text=\"DescriptionText\" data-testid=\"key-detail-description\"></dd></div><div><dt>Key ID</dt><dd class=\"mono\" data-text=\"ID\" data-testid=\"key-detail-id\"></dd></div></dl><p class=\"hint\" data-show=\"UnavailableHint\" data-testid=\"key-unavailable-hint\">The key is Unavailable because its custom key store is <span data-text=\"Store.State\"></span>. Connect the key store to use the key again.</p></section></div></div><div data-key-tabs><div role=\"tablist\" aria-label=\"Key details\" data-testid=\"key-tabs\"><button type=\"button\" role=\"tab\" id=\"key-tab-policy\" aria-controls=\"key-panel-policy\" aria-selected=\"false\" tabindex=\"-1\" data-key-tab=\"policy\" data-testid=\"key-tab-policy\">Key policy</button> <button type=\"button\" role=\"tab\" id=\"key-tab-crypto\" aria-controls=\"key-panel-crypto\" aria-selected=\"true\" data-key-tab=\"crypto\" data-testid=\"key-tab-crypto\">Cryptographic configuration</button> <button type=\"button\" role=\"tab\" id=\"key-tab-tags\" aria-controls=\"key-panel-tags\" aria-selected=\"false\" tabindex=\"-1\" data-key-tab=\"tags\" data-testid=\"key-tab-tags\">Tags</button> <button type=\"button\" role=\"tab\" id=\"key-tab-aliases\" aria-controls=\"key-panel-aliases\" aria-selected=\"false\" tabindex=\"-1\" data-key-tab=\"aliases\" data-testid=\"key-tab-aliases\">Aliases</button> <button type=\"button\" role=\"tab\" id=\"key-tab-try\" aria-controls=\"key-panel-try\" aria-selected=\"false\" tabindex=\"-1\" data-key-tab=\"try\" data-testid=\"key-tab-try\">Try it</button></div><div role=\"tabpanel\" id=\"key-panel-policy\" aria-labelledby=\"key-tab-policy\" class=\"panel\" hidden>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 55, "<span class=\"hint\" data-show=\"DeletionText\" data-text=\"DeletionText\" data-testid=\"key-detail-deletion\"></span></dd></div><div><dt>Creation date</dt><dd data-text=\"Created\" data-testid=\"key-detail-created\"></dd></div><div><dt>Description</dt><dd data-text=\"DescriptionText\" data-testid=\"key-detail-description\"></dd></div><div><dt>Key ID</dt><dd class=\"mono\" data-text=\"ID\" data-testid=\"key-detail-id\"></dd></div></dl><p class=\"hint\" data-show=\"UnavailableHint\" data-testid=\"key-unavailable-hint\">The key is Unavailable because its custom key store is <span data-text=\"Store.State\"></span>. Connect the key store to use the key again.</p></section></div></div><div data-key-tabs><div role=\"tablist\" aria-label=\"Key details\" data-testid=\"key-tabs\"><button type=\"button\" role=\"tab\" id=\"key-tab-policy\" aria-controls=\"key-panel-policy\" aria-selected=\"false\" tabindex=\"-1\" data-key-tab=\"policy\" data-testid=\"key-tab-policy\">Key policy</button> <button type=\"button\" role=\"tab\" id=\"key-tab-crypto\" aria-controls=\"key-panel-crypto\" aria-selected=\"true\" data-key-tab=\"crypto\" data-testid=\"key-tab-crypto\">Cryptographic configuration</button> <button type=\"button\" role=\"tab\" id=\"key-tab-tags\" aria-controls=\"key-panel-tags\" aria-selected=\"false\" tabindex=\"-1\" data-key-tab=\"tags\" data-testid=\"key-tab-tags\">Tags</button> <button type=\"button\" role=\"tab\" id=\"key-tab-aliases\" aria-controls=\"key-panel-aliases\" aria-selected=\"false\" tabindex=\"-1\" data-key-tab=\"aliases\" data-testid=\"key-tab-aliases\">Aliases</button> <button type=\"button\" role=\"tab\" id=\"key-tab-try\" aria-controls=\"key-panel-try\" aria-selected=\"false\" tabindex=\"-1\" data-key-tab=\"try\" data-testid=\"key-tab-try\">Try it</button></div><div role=\"tabpanel\" id=\"key-panel-policy\" aria-labelledby=\"key-tab-policy\" class=\"panel\" hidden>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -638,7 +720,7 @@ func KeyDetailView() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 49, "</div><div role=\"tabpanel\" id=\"key-panel-crypto\" aria-labelledby=\"key-tab-crypto\" class=\"panel\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 56, "</div><div role=\"tabpanel\" id=\"key-panel-crypto\" aria-labelledby=\"key-tab-crypto\" class=\"panel\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -646,7 +728,7 @@ func KeyDetailView() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 50, "</div><div role=\"tabpanel\" id=\"key-panel-tags\" aria-labelledby=\"key-tab-tags\" class=\"panel\" hidden>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 57, "</div><div role=\"tabpanel\" id=\"key-panel-tags\" aria-labelledby=\"key-tab-tags\" class=\"panel\" hidden>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -654,7 +736,7 @@ func KeyDetailView() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 51, "</div><div role=\"tabpanel\" id=\"key-panel-aliases\" aria-labelledby=\"key-tab-aliases\" class=\"panel\" hidden>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 58, "</div><div role=\"tabpanel\" id=\"key-panel-aliases\" aria-labelledby=\"key-tab-aliases\" class=\"panel\" hidden>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -662,7 +744,7 @@ func KeyDetailView() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 52, "</div><div role=\"tabpanel\" id=\"key-panel-try\" aria-labelledby=\"key-tab-try\" class=\"panel\" hidden>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 59, "</div><div role=\"tabpanel\" id=\"key-panel-try\" aria-labelledby=\"key-tab-try\" class=\"panel\" hidden>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -670,7 +752,7 @@ func KeyDetailView() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 53, "</div></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 60, "</div></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -700,12 +782,12 @@ func KeyPolicyTab() templ.Component {
 			}()
 		}
 		ctx = templ.InitializeContext(ctx)
-		templ_7745c5c3_Var30 := templ.GetChildren(ctx)
-		if templ_7745c5c3_Var30 == nil {
-			templ_7745c5c3_Var30 = templ.NopComponent
+		templ_7745c5c3_Var35 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var35 == nil {
+			templ_7745c5c3_Var35 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 54, "<header><h2>Key policy</h2><div class=\"toolbar\"><button type=\"button\" class=\"small\" data-policy=\"edit\" data-testid=\"policy-edit\">Edit</button></div></header>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 61, "<header><h2>Key policy</h2><div class=\"toolbar\"><button type=\"button\" class=\"small\" data-policy=\"edit\" data-testid=\"policy-edit\">Edit</button></div></header>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -713,7 +795,7 @@ func KeyPolicyTab() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 55, "<pre class=\"policy\" data-bind=\"key-policy\" data-text=\"Policy\" data-testid=\"key-policy\"></pre><form id=\"policy-form\" data-testid=\"policy-form\" hidden><div class=\"field\"><label for=\"policy-text\">Key policy (JSON)</label> <textarea id=\"policy-text\" class=\"tall\" spellcheck=\"false\" data-testid=\"policy-text\"></textarea></div><div class=\"actions\"><button type=\"button\" data-policy=\"cancel\">Cancel</button> <button type=\"submit\" class=\"primary\" data-testid=\"policy-save\">Save changes</button></div></form>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 62, "<pre class=\"policy\" data-bind=\"key-policy\" data-text=\"Policy\" data-testid=\"key-policy\"></pre><form id=\"policy-form\" data-testid=\"policy-form\" hidden><div class=\"field\"><label for=\"policy-text\">Key policy (JSON)</label> <textarea id=\"policy-text\" class=\"tall\" spellcheck=\"false\" data-testid=\"policy-text\"></textarea></div><div class=\"actions\"><button type=\"button\" data-policy=\"cancel\">Cancel</button> <button type=\"submit\" class=\"primary\" data-testid=\"policy-save\">Save changes</button></div></form>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -740,12 +822,12 @@ func KeyCryptoTab() templ.Component {
 			}()
 		}
 		ctx = templ.InitializeContext(ctx)
-		templ_7745c5c3_Var31 := templ.GetChildren(ctx)
-		if templ_7745c5c3_Var31 == nil {
-			templ_7745c5c3_Var31 = templ.NopComponent
+		templ_7745c5c3_Var36 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var36 == nil {
+			templ_7745c5c3_Var36 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 56, "<div data-bind=\"key-crypto\"><h2>Cryptographic configuration</h2><dl class=\"kv\" data-testid=\"key-crypto\"><div><dt>Key type</dt><dd>Symmetric</dd></div><div><dt>Key spec</dt><dd class=\"mono\" data-text=\"KeySpec\" data-testid=\"crypto-spec\"></dd></div><div><dt>Key usage</dt><dd data-text=\"KeyUsageLabel\" data-testid=\"crypto-usage\"></dd></div><div><dt>Encryption algorithms</dt><dd class=\"mono\" data-text=\"Algorithms\"></dd></div><div><dt>Origin</dt><dd data-text=\"OriginLabel\" data-testid=\"crypto-origin\"></dd></div><div><dt>Regionality</dt><dd>Single Region</dd></div></dl><section data-show=\"Store\" aria-labelledby=\"crypto-store-title\" data-testid=\"crypto-store\"><h3 id=\"crypto-store-title\">Custom key store</h3><dl class=\"kv\"><div><dt>Custom key store ID</dt><dd class=\"mono\"><a data-attr-href=\"Store.Href\" data-text=\"Store.ID\" data-testid=\"crypto-store-id\"></a></dd></div><div><dt>Custom key store name</dt><dd data-text=\"Store.Name\" data-testid=\"crypto-store-name\"></dd></div><div><dt>Custom key store type</dt><dd data-text=\"Store.TypeLabel\" data-testid=\"crypto-store-type\"></dd></div><div><dt>Creation date</dt><dd data-text=\"Store.Created\"></dd></div><div><dt>Connection state</dt><dd data-show=\"Store\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 63, "<div data-bind=\"key-crypto\"><h2>Cryptographic configuration</h2><dl class=\"kv\" data-testid=\"key-crypto\"><div><dt>Key type</dt><dd>Symmetric</dd></div><div><dt>Key spec</dt><dd class=\"mono\" data-text=\"KeySpec\" data-testid=\"crypto-spec\"></dd></div><div><dt>Key usage</dt><dd data-text=\"KeyUsageLabel\" data-testid=\"crypto-usage\"></dd></div><div><dt>Encryption algorithms</dt><dd class=\"mono\" data-text=\"Algorithms\"></dd></div><div><dt>Origin</dt><dd data-text=\"OriginLabel\" data-testid=\"crypto-origin\"></dd></div><div><dt>Regionality</dt><dd>Single Region</dd></div></dl><section data-show=\"Store\" aria-labelledby=\"crypto-store-title\" data-testid=\"crypto-store\"><h3 id=\"crypto-store-title\">Custom key store</h3><dl class=\"kv\"><div><dt>Custom key store ID</dt><dd class=\"mono\"><a data-attr-href=\"Store.Href\" data-text=\"Store.ID\" data-testid=\"crypto-store-id\"></a></dd></div><div><dt>Custom key store name</dt><dd data-text=\"Store.Name\" data-testid=\"crypto-store-name\"></dd></div><div><dt>Custom key store type</dt><dd data-text=\"Store.TypeLabel\" data-testid=\"crypto-store-type\"></dd></div><div><dt>Creation date</dt><dd data-text=\"Store.Created\"></dd></div><div><dt>Connection state</dt><dd data-show=\"Store\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -753,7 +835,7 @@ func KeyCryptoTab() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 57, "</dd></div><div data-show=\"ClusterId\"><dt>AWS CloudHSM cluster ID</dt><dd class=\"mono\" data-text=\"ClusterId\" data-testid=\"crypto-cluster\"></dd></div></dl></section><section data-show=\"XksKeyId\" aria-labelledby=\"crypto-xks-title\" data-testid=\"crypto-xks\"><h3 id=\"crypto-xks-title\">External key</h3><dl class=\"kv\"><div><dt>External key ID</dt><dd class=\"mono\" data-text=\"XksKeyId\" data-testid=\"crypto-xks-id\"></dd></div></dl><p class=\"hint\">AWS KMS never creates or deletes external keys: the key material stays in your external key manager. Every Encrypt and Decrypt with this key goes through the proxy, which adds the second layer.</p></section></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 64, "</dd></div><div data-show=\"ClusterId\"><dt>AWS CloudHSM cluster ID</dt><dd class=\"mono\" data-text=\"ClusterId\" data-testid=\"crypto-cluster\"></dd></div></dl></section><section data-show=\"XksKeyId\" aria-labelledby=\"crypto-xks-title\" data-testid=\"crypto-xks\"><h3 id=\"crypto-xks-title\">External key</h3><dl class=\"kv\"><div><dt>External key ID</dt><dd class=\"mono\" data-text=\"XksKeyId\" data-testid=\"crypto-xks-id\"></dd></div></dl><p class=\"hint\">AWS KMS never creates or deletes external keys: the key material stays in your external key manager. Every Encrypt and Decrypt with this key goes through the proxy, which adds the second layer.</p></section></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -778,12 +860,12 @@ func storeBadge() templ.Component {
 			}()
 		}
 		ctx = templ.InitializeContext(ctx)
-		templ_7745c5c3_Var32 := templ.GetChildren(ctx)
-		if templ_7745c5c3_Var32 == nil {
-			templ_7745c5c3_Var32 = templ.NopComponent
+		templ_7745c5c3_Var37 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var37 == nil {
+			templ_7745c5c3_Var37 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 58, "<span class=\"status\" data-attr-data-state=\"Store.State\" data-testid=\"crypto-store-state\"><span class=\"badge\" data-text=\"Store.State\"></span></span>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 65, "<span class=\"status\" data-attr-data-state=\"Store.State\" data-testid=\"crypto-store-state\"><span class=\"badge\" data-text=\"Store.State\"></span></span>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -809,12 +891,12 @@ func KeyTagsTab() templ.Component {
 			}()
 		}
 		ctx = templ.InitializeContext(ctx)
-		templ_7745c5c3_Var33 := templ.GetChildren(ctx)
-		if templ_7745c5c3_Var33 == nil {
-			templ_7745c5c3_Var33 = templ.NopComponent
+		templ_7745c5c3_Var38 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var38 == nil {
+			templ_7745c5c3_Var38 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 59, "<h2>Tags</h2>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 66, "<h2>Tags</h2>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -822,7 +904,7 @@ func KeyTagsTab() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 60, "<table data-bind=\"key-tags\" data-testid=\"tags-table\"><thead><tr><th scope=\"col\">Tag key</th><th scope=\"col\">Tag value</th><th scope=\"col\"><span class=\"sr-only\">Remove</span></th></tr></thead> <tbody data-each=\"Tags\"><template><tr><td data-text=\"TagKey\" data-testid=\"tag-key\"></td><td data-text=\"TagValue\" data-testid=\"tag-value\"></td><td><button type=\"button\" class=\"small\" data-untag data-attr-data-key=\"TagKey\" data-attr-aria-label=\"RemoveLabel\">Remove</button></td></tr></template></tbody> <tbody data-hide=\"Tags\"><tr><td colspan=\"3\" class=\"empty\">No tags</td></tr></tbody></table><form id=\"tag-form\" class=\"inline\" data-testid=\"tag-form\"><div class=\"field\"><label for=\"tag-new-key\">Tag key</label><input type=\"text\" id=\"tag-new-key\" maxlength=\"128\" autocomplete=\"off\" data-testid=\"tag-new-key\"></div><div class=\"field\"><label for=\"tag-new-value\">Tag value</label><input type=\"text\" id=\"tag-new-value\" maxlength=\"256\" autocomplete=\"off\" data-testid=\"tag-new-value\"></div><div class=\"field\"><button type=\"submit\" class=\"small\" data-testid=\"tag-add\">Add tag</button></div></form>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 67, "<table data-bind=\"key-tags\" data-testid=\"tags-table\"><thead><tr><th scope=\"col\">Tag key</th><th scope=\"col\">Tag value</th><th scope=\"col\"><span class=\"sr-only\">Remove</span></th></tr></thead> <tbody data-each=\"Tags\"><template><tr><td data-text=\"TagKey\" data-testid=\"tag-key\"></td><td data-text=\"TagValue\" data-testid=\"tag-value\"></td><td><button type=\"button\" class=\"small\" data-untag data-attr-data-key=\"TagKey\" data-attr-aria-label=\"RemoveLabel\">Remove</button></td></tr></template></tbody> <tbody data-hide=\"Tags\"><tr><td colspan=\"3\" class=\"empty\">No tags</td></tr></tbody></table><form id=\"tag-form\" class=\"inline\" data-testid=\"tag-form\"><div class=\"field\"><label for=\"tag-new-key\">Tag key</label><input type=\"text\" id=\"tag-new-key\" maxlength=\"128\" autocomplete=\"off\" data-testid=\"tag-new-key\"></div><div class=\"field\"><label for=\"tag-new-value\">Tag value</label><input type=\"text\" id=\"tag-new-value\" maxlength=\"256\" autocomplete=\"off\" data-testid=\"tag-new-value\"></div><div class=\"field\"><button type=\"submit\" class=\"small\" data-testid=\"tag-add\">Add tag</button></div></form>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -848,12 +930,12 @@ func KeyAliasesTab() templ.Component {
 			}()
 		}
 		ctx = templ.InitializeContext(ctx)
-		templ_7745c5c3_Var34 := templ.GetChildren(ctx)
-		if templ_7745c5c3_Var34 == nil {
-			templ_7745c5c3_Var34 = templ.NopComponent
+		templ_7745c5c3_Var39 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var39 == nil {
+			templ_7745c5c3_Var39 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 61, "<h2>Aliases</h2>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 68, "<h2>Aliases</h2>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -861,7 +943,7 @@ func KeyAliasesTab() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 62, "<table data-bind=\"key-aliases\" data-testid=\"aliases-table\"><thead><tr><th scope=\"col\">Alias name</th><th scope=\"col\">Alias ARN</th><th scope=\"col\"><span class=\"sr-only\">Delete</span></th></tr></thead> <tbody data-each=\"Aliases\"><template><tr><td data-text=\"AliasName\" data-testid=\"alias-name\"></td><td class=\"mono\" data-text=\"AliasArn\"></td><td><button type=\"button\" class=\"small\" data-alias-delete data-attr-data-alias=\"AliasName\" data-attr-aria-label=\"DeleteLabel\">Delete</button></td></tr></template></tbody> <tbody data-hide=\"Aliases\"><tr><td colspan=\"3\" class=\"empty\">No aliases</td></tr></tbody></table><form id=\"alias-form\" class=\"inline\" data-testid=\"alias-form\"><div class=\"field\"><label for=\"alias-new\">New alias</label><div class=\"inline\"><span class=\"mono\" aria-hidden=\"true\">alias/</span><input type=\"text\" id=\"alias-new\" maxlength=\"250\" autocomplete=\"off\" data-testid=\"alias-new\"></div></div><div class=\"field\"><button type=\"submit\" class=\"small\" data-testid=\"alias-add\">Create alias</button></div></form>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 69, "<table data-bind=\"key-aliases\" data-testid=\"aliases-table\"><thead><tr><th scope=\"col\">Alias name</th><th scope=\"col\">Alias ARN</th><th scope=\"col\"><span class=\"sr-only\">Delete</span></th></tr></thead> <tbody data-each=\"Aliases\"><template><tr><td data-text=\"AliasName\" data-testid=\"alias-name\"></td><td class=\"mono\" data-text=\"AliasArn\"></td><td><button type=\"button\" class=\"small\" data-alias-delete data-attr-data-alias=\"AliasName\" data-attr-aria-label=\"DeleteLabel\">Delete</button></td></tr></template></tbody> <tbody data-hide=\"Aliases\"><tr><td colspan=\"3\" class=\"empty\">No aliases</td></tr></tbody></table><form id=\"alias-form\" class=\"inline\" data-testid=\"alias-form\"><div class=\"field\"><label for=\"alias-new\">New alias</label><div class=\"inline\"><span class=\"mono\" aria-hidden=\"true\">alias/</span><input type=\"text\" id=\"alias-new\" maxlength=\"250\" autocomplete=\"off\" data-testid=\"alias-new\"></div></div><div class=\"field\"><button type=\"submit\" class=\"small\" data-testid=\"alias-add\">Create alias</button></div></form>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -889,12 +971,12 @@ func KeyPlayground() templ.Component {
 			}()
 		}
 		ctx = templ.InitializeContext(ctx)
-		templ_7745c5c3_Var35 := templ.GetChildren(ctx)
-		if templ_7745c5c3_Var35 == nil {
-			templ_7745c5c3_Var35 = templ.NopComponent
+		templ_7745c5c3_Var40 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var40 == nil {
+			templ_7745c5c3_Var40 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 63, "<h2>Try it: encrypt and decrypt</h2><p class=\"hint\">Each button is one call to the sandbox's AWS KMS with this key; API activity below shows it with the equivalent AWS CLI command. <a href=\"/docs/ciphertext-blob.html\">How the ciphertext blob is laid out</a></p>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 70, "<h2>Try it: encrypt and decrypt</h2><p class=\"hint\">Each button is one call to the sandbox's AWS KMS with this key; API activity below shows it with the equivalent AWS CLI command. <a href=\"/docs/ciphertext-blob.html\">How the ciphertext blob is laid out</a></p>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -902,7 +984,7 @@ func KeyPlayground() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 64, "<form id=\"pg-form\" novalidate data-testid=\"pg-form\"><div class=\"field\"><label for=\"pg-plaintext\">Plaintext (UTF-8 text, up to 4096 bytes)</label> <textarea id=\"pg-plaintext\" maxlength=\"4096\" data-testid=\"pg-plaintext\">Hello, custom key store!</textarea></div><fieldset><legend>Encryption context - <em>optional</em></legend><p class=\"constraint\">Key-value pairs bound to the ciphertext as additional authenticated data: Decrypt must send the same pairs.</p><table class=\"compact\"><thead><tr><th scope=\"col\">Key</th><th scope=\"col\">Value</th><th scope=\"col\"><span class=\"sr-only\">Remove</span></th></tr></thead> <tbody data-each=\"Context\" data-bind=\"pg-context\" data-testid=\"pg-context\"><template><tr><td><input type=\"text\" data-ctx-part=\"Key\" data-attr-data-index=\"Index\" data-prop-value=\"Key\" data-attr-aria-label=\"KeyLabel\" data-testid=\"pg-ctx-key\"></td><td><input type=\"text\" data-ctx-part=\"Value\" data-attr-data-index=\"Index\" data-prop-value=\"Value\" data-attr-aria-label=\"ValueLabel\" data-testid=\"pg-ctx-value\"></td><td><button type=\"button\" class=\"small\" data-ctx-remove data-attr-data-index=\"Index\" data-attr-aria-label=\"RemoveLabel\">Remove</button></td></tr></template></tbody></table><button type=\"button\" class=\"small\" data-ctx-add data-testid=\"pg-ctx-add\">Add pair</button></fieldset><div class=\"toolbar spaced\"><button type=\"button\" class=\"primary\" data-pg=\"encrypt\" data-testid=\"pg-encrypt\">Encrypt</button> <button type=\"button\" data-pg=\"decrypt\" data-testid=\"pg-decrypt\">Decrypt</button> <label class=\"check\"><input type=\"checkbox\" id=\"pg-with-key\" checked data-testid=\"pg-with-key\"> Send KeyId with Decrypt</label> <button type=\"button\" data-pg=\"datakey\" data-testid=\"pg-datakey\">GenerateDataKey</button></div><div class=\"field\"><label for=\"pg-ciphertext\">Ciphertext blob (base64)</label> <textarea id=\"pg-ciphertext\" class=\"mono\" spellcheck=\"false\" aria-describedby=\"pg-ciphertext-hint\" data-testid=\"pg-ciphertext\"></textarea><p class=\"constraint\" id=\"pg-ciphertext-hint\">Encrypt and GenerateDataKey fill it in. Change a character and Decrypt to see InvalidCiphertextException.</p></div></form><div data-bind=\"pg-result\"><div class=\"panel inset\" data-show=\"Decrypted\" data-testid=\"pg-decrypted\"><strong>Decrypted plaintext</strong><pre data-text=\"Decrypted\" data-testid=\"pg-decrypted-text\"></pre><p class=\"hint\">With key <span class=\"mono\" data-text=\"DecryptedKeyId\"></span></p></div><div class=\"panel inset\" data-show=\"DataKey\" data-testid=\"pg-datakey-result\"><strong>Data key (plaintext, base64)</strong><pre data-text=\"DataKey\" data-testid=\"pg-datakey-plain\"></pre><p class=\"hint\">Use it to encrypt locally, then throw it away and keep the encrypted copy (the ciphertext blob above); Decrypt gives it back.</p></div></div>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 71, "<form id=\"pg-form\" novalidate data-testid=\"pg-form\"><div class=\"field\"><label for=\"pg-plaintext\">Plaintext (UTF-8 text, up to 4096 bytes)</label> <textarea id=\"pg-plaintext\" maxlength=\"4096\" data-testid=\"pg-plaintext\">Hello, custom key store!</textarea></div><fieldset><legend>Encryption context - <em>optional</em></legend><p class=\"constraint\">Key-value pairs bound to the ciphertext as additional authenticated data: Decrypt must send the same pairs.</p><table class=\"compact\"><thead><tr><th scope=\"col\">Key</th><th scope=\"col\">Value</th><th scope=\"col\"><span class=\"sr-only\">Remove</span></th></tr></thead> <tbody data-each=\"Context\" data-bind=\"pg-context\" data-testid=\"pg-context\"><template><tr><td><input type=\"text\" data-ctx-part=\"Key\" data-attr-data-index=\"Index\" data-prop-value=\"Key\" data-attr-aria-label=\"KeyLabel\" data-testid=\"pg-ctx-key\"></td><td><input type=\"text\" data-ctx-part=\"Value\" data-attr-data-index=\"Index\" data-prop-value=\"Value\" data-attr-aria-label=\"ValueLabel\" data-testid=\"pg-ctx-value\"></td><td><button type=\"button\" class=\"small\" data-ctx-remove data-attr-data-index=\"Index\" data-attr-aria-label=\"RemoveLabel\">Remove</button></td></tr></template></tbody></table><button type=\"button\" class=\"small\" data-ctx-add data-testid=\"pg-ctx-add\">Add pair</button></fieldset><div class=\"toolbar spaced\"><button type=\"button\" class=\"primary\" data-pg=\"encrypt\" data-testid=\"pg-encrypt\">Encrypt</button> <button type=\"button\" data-pg=\"decrypt\" data-testid=\"pg-decrypt\">Decrypt</button> <label class=\"check\"><input type=\"checkbox\" id=\"pg-with-key\" checked data-testid=\"pg-with-key\"> Send KeyId with Decrypt</label> <button type=\"button\" data-pg=\"datakey\" data-testid=\"pg-datakey\">GenerateDataKey</button></div><div class=\"field\"><label for=\"pg-ciphertext\">Ciphertext blob (base64)</label> <textarea id=\"pg-ciphertext\" class=\"mono\" spellcheck=\"false\" aria-describedby=\"pg-ciphertext-hint\" data-testid=\"pg-ciphertext\"></textarea><p class=\"constraint\" id=\"pg-ciphertext-hint\">Encrypt and GenerateDataKey fill it in. Change a character and Decrypt to see InvalidCiphertextException.</p></div></form><div data-bind=\"pg-result\"><div class=\"panel inset\" data-show=\"Decrypted\" data-testid=\"pg-decrypted\"><strong>Decrypted plaintext</strong><pre data-text=\"Decrypted\" data-testid=\"pg-decrypted-text\"></pre><p class=\"hint\">With key <span class=\"mono\" data-text=\"DecryptedKeyId\"></span></p></div><div class=\"panel inset\" data-show=\"DataKey\" data-testid=\"pg-datakey-result\"><strong>Data key (plaintext, base64)</strong><pre data-text=\"DataKey\" data-testid=\"pg-datakey-plain\"></pre><p class=\"hint\">Use it to encrypt locally, then throw it away and keep the encrypted copy (the ciphertext blob above); Decrypt gives it back.</p></div></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -933,12 +1015,12 @@ func CiphertextMap() templ.Component {
 			}()
 		}
 		ctx = templ.InitializeContext(ctx)
-		templ_7745c5c3_Var36 := templ.GetChildren(ctx)
-		if templ_7745c5c3_Var36 == nil {
-			templ_7745c5c3_Var36 = templ.NopComponent
+		templ_7745c5c3_Var41 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var41 == nil {
+			templ_7745c5c3_Var41 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 65, "<section class=\"blob\" data-bind=\"blob\" data-show=\"Size\" aria-labelledby=\"blob-title\" data-testid=\"blob\" hidden><h3 id=\"blob-title\">Inside the ciphertext blob</h3><p><span data-text=\"Size\" data-testid=\"blob-size\"></span> bytes, version <span data-text=\"Version\"></span>, origin <span class=\"mono\" data-text=\"Origin\" data-testid=\"blob-origin\"></span>, key <span class=\"mono\" data-text=\"KeyArn\"></span>. The key ID travels in the clear; that is how Decrypt finds the key without a KeyId.</p><ol class=\"layers\" data-each=\"Layers\" data-testid=\"blob-layers\"><template><li class=\"layer\" data-attr-data-depth=\"Depth\" data-attr-data-sealed=\"Sealed\" data-testid=\"blob-layer\"><span class=\"swatch\" data-attr-data-color=\"Color\"></span> <strong data-text=\"Name\" data-testid=\"blob-layer-name\"></strong> <span class=\"hint\">(<span data-text=\"Algorithm\"></span>)</span> <span data-show=\"Sealed\" class=\"hint\">Sealed: this layer's bytes are inside the ciphertext of the layer above, so only the proxy's Decrypt can reveal them.</span> <span data-hide=\"Sealed\" class=\"hint\" data-text=\"Parts\"></span></li></template></ol><div class=\"bytemap\" role=\"list\" aria-label=\"Byte ranges\" data-each=\"Fields\" data-testid=\"blob-map\"><template><span class=\"bytes\" role=\"listitem\" data-attr-data-color=\"Color\" data-attr-title=\"Title\" data-testid=\"blob-field\"><span class=\"sr-only\" data-text=\"Label\"></span><span aria-hidden=\"true\" data-text=\"HexShort\"></span></span></template></div><table class=\"compact\" data-testid=\"blob-fields\"><thead><tr><th scope=\"col\"><span class=\"sr-only\">Color</span></th><th scope=\"col\">Offset</th><th scope=\"col\">Length</th><th scope=\"col\">Field</th><th scope=\"col\">Layer</th><th scope=\"col\">Bytes (hex)</th></tr></thead> <tbody data-each=\"Fields\"><template><tr><td><span class=\"swatch\" data-attr-data-color=\"Color\"></span></td><td data-text=\"Offset\"></td><td data-text=\"Length\"></td><td data-text=\"Name\" data-testid=\"blob-field-name\"></td><td data-text=\"Layer\" data-testid=\"blob-field-layer\"></td><td class=\"mono\" data-text=\"HexShort\"></td></tr></template></tbody></table></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 72, "<section class=\"blob\" data-bind=\"blob\" data-show=\"Size\" aria-labelledby=\"blob-title\" data-testid=\"blob\" hidden><h3 id=\"blob-title\">Inside the ciphertext blob</h3><p><span data-text=\"Size\" data-testid=\"blob-size\"></span> bytes, version <span data-text=\"Version\"></span>, origin <span class=\"mono\" data-text=\"Origin\" data-testid=\"blob-origin\"></span>, key <span class=\"mono\" data-text=\"KeyArn\"></span>. The key ID travels in the clear; that is how Decrypt finds the key without a KeyId.</p><ol class=\"layers\" data-each=\"Layers\" data-testid=\"blob-layers\"><template><li class=\"layer\" data-attr-data-depth=\"Depth\" data-attr-data-sealed=\"Sealed\" data-testid=\"blob-layer\"><span class=\"swatch\" data-attr-data-color=\"Color\"></span> <strong data-text=\"Name\" data-testid=\"blob-layer-name\"></strong> <span class=\"hint\">(<span data-text=\"Algorithm\"></span>)</span> <span data-show=\"Sealed\" class=\"hint\">Sealed: this layer's bytes are inside the ciphertext of the layer above, so only the proxy's Decrypt can reveal them.</span> <span data-hide=\"Sealed\" class=\"hint\" data-text=\"Parts\"></span></li></template></ol><div class=\"bytemap\" role=\"list\" aria-label=\"Byte ranges\" data-each=\"Fields\" data-testid=\"blob-map\"><template><span class=\"bytes\" role=\"listitem\" data-attr-data-color=\"Color\" data-attr-title=\"Title\" data-testid=\"blob-field\"><span class=\"sr-only\" data-text=\"Label\"></span><span aria-hidden=\"true\" data-text=\"HexShort\"></span></span></template></div><table class=\"compact\" data-testid=\"blob-fields\"><thead><tr><th scope=\"col\"><span class=\"sr-only\">Color</span></th><th scope=\"col\">Offset</th><th scope=\"col\">Length</th><th scope=\"col\">Field</th><th scope=\"col\">Layer</th><th scope=\"col\">Bytes (hex)</th></tr></thead> <tbody data-each=\"Fields\"><template><tr><td><span class=\"swatch\" data-attr-data-color=\"Color\"></span></td><td data-text=\"Offset\"></td><td data-text=\"Length\"></td><td data-text=\"Name\" data-testid=\"blob-field-name\"></td><td data-text=\"Layer\" data-testid=\"blob-field-layer\"></td><td class=\"mono\" data-text=\"HexShort\"></td></tr></template></tbody></table></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -964,12 +1046,12 @@ func ScheduleDeletionDialog() templ.Component {
 			}()
 		}
 		ctx = templ.InitializeContext(ctx)
-		templ_7745c5c3_Var37 := templ.GetChildren(ctx)
-		if templ_7745c5c3_Var37 == nil {
-			templ_7745c5c3_Var37 = templ.NopComponent
+		templ_7745c5c3_Var42 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var42 == nil {
+			templ_7745c5c3_Var42 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 66, "<dialog id=\"key-delete-dialog\" aria-labelledby=\"key-delete-title\" aria-describedby=\"key-delete-text\" data-testid=\"key-delete-dialog\"><form method=\"dialog\" id=\"key-delete-form\" novalidate data-bind=\"key-delete\"><h2 id=\"key-delete-title\">Schedule key deletion</h2><div id=\"key-delete-text\"><p><strong>Warning:</strong> deleting a KMS key is destructive and potentially dangerous. After the waiting period, the key <span class=\"mono\" data-text=\"ID\"></span> and everything associated with it are deleted, and data encrypted under it cannot be decrypted any more. If you are not sure, disable the key instead.</p><p data-show=\"Store\">The key is in custom key store <span data-text=\"StoreName\"></span>. <span data-text=\"StoreNote\"></span></p></div><div class=\"field\"><label for=\"key-delete-days\">Waiting period (in days)</label> <input type=\"number\" id=\"key-delete-days\" min=\"7\" max=\"30\" value=\"30\" aria-describedby=\"key-delete-days-hint key-delete-days-error\" data-testid=\"key-delete-days\"><p class=\"constraint\" id=\"key-delete-days-hint\">Between 7 and 30 days.</p><p class=\"field-error\" id=\"key-delete-days-error\" hidden></p></div><div class=\"check\"><input type=\"checkbox\" id=\"key-delete-confirm\" aria-describedby=\"key-delete-confirm-error\" data-testid=\"key-delete-confirm\"> <label for=\"key-delete-confirm\">Confirm that you want to schedule this key for deletion after the waiting period.</label></div><p class=\"field-error\" id=\"key-delete-confirm-error\" hidden></p><div class=\"actions\"><button type=\"submit\" value=\"cancel\" data-testid=\"key-delete-cancel\">Cancel</button> <button type=\"submit\" value=\"schedule\" class=\"primary\" data-testid=\"key-delete-submit\">Schedule deletion</button></div></form></dialog>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 73, "<dialog id=\"key-delete-dialog\" aria-labelledby=\"key-delete-title\" aria-describedby=\"key-delete-text\" data-testid=\"key-delete-dialog\"><form method=\"dialog\" id=\"key-delete-form\" novalidate data-bind=\"key-delete\"><h2 id=\"key-delete-title\">Schedule key deletion</h2><div id=\"key-delete-text\"><p><strong>Warning:</strong> deleting a KMS key is destructive and potentially dangerous. After the waiting period, the key <span class=\"mono\" data-text=\"ID\"></span> and everything associated with it are deleted, and data encrypted under it cannot be decrypted any more. If you are not sure, disable the key instead.</p><p data-show=\"Store\">The key is in custom key store <span data-text=\"StoreName\"></span>. <span data-text=\"StoreNote\"></span></p></div><div class=\"field\"><label for=\"key-delete-days\">Waiting period (in days)</label> <input type=\"number\" id=\"key-delete-days\" min=\"7\" max=\"30\" value=\"30\" aria-describedby=\"key-delete-days-hint key-delete-days-error\" data-testid=\"key-delete-days\"><p class=\"constraint\" id=\"key-delete-days-hint\">Between 7 and 30 days.</p><p class=\"field-error\" id=\"key-delete-days-error\" hidden></p></div><div class=\"check\"><input type=\"checkbox\" id=\"key-delete-confirm\" aria-describedby=\"key-delete-confirm-error\" data-testid=\"key-delete-confirm\"> <label for=\"key-delete-confirm\">Confirm that you want to schedule this key for deletion after the waiting period.</label></div><p class=\"field-error\" id=\"key-delete-confirm-error\" hidden></p><div class=\"actions\"><button type=\"submit\" value=\"cancel\" data-testid=\"key-delete-cancel\">Cancel</button> <button type=\"submit\" value=\"schedule\" class=\"primary\" data-testid=\"key-delete-submit\">Schedule deletion</button></div></form></dialog>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -995,12 +1077,12 @@ func StoreKeysSection() templ.Component {
 			}()
 		}
 		ctx = templ.InitializeContext(ctx)
-		templ_7745c5c3_Var38 := templ.GetChildren(ctx)
-		if templ_7745c5c3_Var38 == nil {
-			templ_7745c5c3_Var38 = templ.NopComponent
+		templ_7745c5c3_Var43 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var43 == nil {
+			templ_7745c5c3_Var43 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 67, "<section class=\"panel\" aria-labelledby=\"detail-keys\" data-testid=\"detail-keys\"><header><h2 id=\"detail-keys\">KMS keys</h2><div class=\"toolbar\"><button type=\"button\" class=\"primary\" data-create-key-in-store data-testid=\"detail-create-key\">Create a KMS key</button></div></header><table data-bind=\"store-keys\"><caption class=\"sr-only\">KMS keys in this key store</caption> <thead><tr><th scope=\"col\">Aliases</th><th scope=\"col\">Key ID</th><th scope=\"col\">Status</th></tr></thead> <tbody data-each=\"Keys\" data-testid=\"detail-key-rows\"><template><tr data-attr-data-id=\"ID\" data-testid=\"detail-key-row\"><td data-text=\"AliasText\"></td><td class=\"mono\"><a data-attr-href=\"Href\" data-text=\"ID\" data-testid=\"detail-key-id\"></a></td><td>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 74, "<section class=\"panel\" aria-labelledby=\"detail-keys\" data-testid=\"detail-keys\"><header><h2 id=\"detail-keys\">KMS keys</h2><div class=\"toolbar\"><button type=\"button\" class=\"primary\" data-create-key-in-store data-testid=\"detail-create-key\">Create a KMS key</button></div></header><table data-bind=\"store-keys\"><caption class=\"sr-only\">KMS keys in this key store</caption> <thead><tr><th scope=\"col\">Aliases</th><th scope=\"col\">Key ID</th><th scope=\"col\">Status</th></tr></thead> <tbody data-each=\"Keys\" data-testid=\"detail-key-rows\"><template><tr data-attr-data-id=\"ID\" data-testid=\"detail-key-row\"><td data-text=\"AliasText\"></td><td class=\"mono\"><a data-attr-href=\"Href\" data-text=\"ID\" data-testid=\"detail-key-id\"></a></td><td>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -1008,7 +1090,7 @@ func StoreKeysSection() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 68, "</td></tr></template></tbody> <tbody data-hide=\"Keys\"><tr><td colspan=\"3\" class=\"empty\" data-testid=\"detail-keys-empty\">No KMS keys in this key store.</td></tr></tbody></table></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 75, "</td></tr></template></tbody> <tbody data-hide=\"Keys\"><tr><td colspan=\"3\" class=\"empty\" data-testid=\"detail-keys-empty\">No KMS keys in this key store.</td></tr></tbody></table></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -1035,125 +1117,50 @@ func MonitoringSection() templ.Component {
 			}()
 		}
 		ctx = templ.InitializeContext(ctx)
-		templ_7745c5c3_Var39 := templ.GetChildren(ctx)
-		if templ_7745c5c3_Var39 == nil {
-			templ_7745c5c3_Var39 = templ.NopComponent
+		templ_7745c5c3_Var44 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var44 == nil {
+			templ_7745c5c3_Var44 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 69, "<section class=\"panel\" aria-labelledby=\"monitoring-title\" data-testid=\"monitoring\" hidden><header><h2 id=\"monitoring-title\">Monitoring</h2><div class=\"toolbar\" role=\"group\" aria-label=\"Time range\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 76, "<section class=\"panel\" aria-labelledby=\"monitoring-title\" data-testid=\"monitoring\" hidden><header><h2 id=\"monitoring-title\">Monitoring</h2><div class=\"toolbar\" role=\"group\" aria-label=\"Time range\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		for _, r := range monitoringRanges {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 70, "<button type=\"button\" class=\"small\" aria-pressed=\"")
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			var templ_7745c5c3_Var40 string
-			templ_7745c5c3_Var40, templ_7745c5c3_Err = templ.JoinStringErrs(pressed(r.Label == "3h"))
-			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 663, Col: 80}
-			}
-			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var40))
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 71, "\" data-range=\"")
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			var templ_7745c5c3_Var41 string
-			templ_7745c5c3_Var41, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(r.Seconds))
-			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 663, Col: 111}
-			}
-			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var41))
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 72, "\" data-testid=\"")
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			var templ_7745c5c3_Var42 string
-			templ_7745c5c3_Var42, templ_7745c5c3_Err = templ.JoinStringErrs("range-" + r.Label)
-			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 663, Col: 146}
-			}
-			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var42))
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 73, "\">")
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			var templ_7745c5c3_Var43 string
-			templ_7745c5c3_Var43, templ_7745c5c3_Err = templ.JoinStringErrs(r.Label)
-			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 663, Col: 158}
-			}
-			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var43))
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 74, "</button>")
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 75, "</div></header><p class=\"hint\" data-testid=\"monitoring-period\">Namespace AWS/KMS, <span data-mon-range>last 3 hours</span>, period <span data-mon-period>5 minutes</span>, in the sandbox's virtual time. Graphs follow the live data.</p><div class=\"graphs\">")
-		if templ_7745c5c3_Err != nil {
-			return templ_7745c5c3_Err
-		}
-		for _, g := range monitoringGraphs {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 76, "<figure class=\"graph\" data-graph=\"")
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			var templ_7745c5c3_Var44 string
-			templ_7745c5c3_Var44, templ_7745c5c3_Err = templ.JoinStringErrs(g.Key)
-			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 670, Col: 44}
-			}
-			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var44))
-			if templ_7745c5c3_Err != nil {
-				return templ_7745c5c3_Err
-			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 77, "\" aria-labelledby=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 77, "<button type=\"button\" class=\"small\" aria-pressed=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var45 string
-			templ_7745c5c3_Var45, templ_7745c5c3_Err = templ.JoinStringErrs("graph-" + g.Key + "-title")
+			templ_7745c5c3_Var45, templ_7745c5c3_Err = templ.JoinStringErrs(pressed(r.Label == "3h"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 670, Col: 92}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 668, Col: 80}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var45))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 78, "\" data-testid=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 78, "\" data-range=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var46 string
-			templ_7745c5c3_Var46, templ_7745c5c3_Err = templ.JoinStringErrs("graph-" + g.Key)
+			templ_7745c5c3_Var46, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(r.Seconds))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 670, Col: 125}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 668, Col: 111}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var46))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 79, "\"><figcaption><strong id=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 79, "\" data-testid=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var47 string
-			templ_7745c5c3_Var47, templ_7745c5c3_Err = templ.JoinStringErrs("graph-" + g.Key + "-title")
+			templ_7745c5c3_Var47, templ_7745c5c3_Err = templ.JoinStringErrs("range-" + r.Label)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 672, Col: 46}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 668, Col: 146}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var47))
 			if templ_7745c5c3_Err != nil {
@@ -1164,59 +1171,134 @@ func MonitoringSection() templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var48 string
-			templ_7745c5c3_Var48, templ_7745c5c3_Err = templ.JoinStringErrs(g.Title)
+			templ_7745c5c3_Var48, templ_7745c5c3_Err = templ.JoinStringErrs(r.Label)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 672, Col: 58}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 668, Col: 158}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var48))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 81, "</strong> <span class=\"hint\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 81, "</button>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 82, "</div></header><p class=\"hint\" data-testid=\"monitoring-period\">Namespace AWS/KMS, <span data-mon-range>last 3 hours</span>, period <span data-mon-period>5 minutes</span>, in the sandbox's virtual time. Graphs follow the live data.</p><div class=\"graphs\">")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		for _, g := range monitoringGraphs {
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 83, "<figure class=\"graph\" data-graph=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var49 string
-			templ_7745c5c3_Var49, templ_7745c5c3_Err = templ.JoinStringErrs(g.Hint)
+			templ_7745c5c3_Var49, templ_7745c5c3_Err = templ.JoinStringErrs(g.Key)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 673, Col: 33}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 675, Col: 44}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var49))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 82, "</span></figcaption><p class=\"nodata\" data-nodata data-testid=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 84, "\" aria-labelledby=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var50 string
-			templ_7745c5c3_Var50, templ_7745c5c3_Err = templ.JoinStringErrs("graph-" + g.Key + "-nodata")
+			templ_7745c5c3_Var50, templ_7745c5c3_Err = templ.JoinStringErrs("graph-" + g.Key + "-title")
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 675, Col: 77}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 675, Col: 92}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var50))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 83, "\">No data available</p><svg class=\"chart\" viewBox=\"0 0 440 180\" role=\"img\" aria-label=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 85, "\" data-testid=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var51 string
-			templ_7745c5c3_Var51, templ_7745c5c3_Err = templ.JoinStringErrs(g.Title)
+			templ_7745c5c3_Var51, templ_7745c5c3_Err = templ.JoinStringErrs("graph-" + g.Key)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 676, Col: 77}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 675, Col: 125}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var51))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 84, "\" data-chart hidden></svg><ul class=\"legend\" data-legend></ul></figure>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 86, "\"><figcaption><strong id=\"")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var52 string
+			templ_7745c5c3_Var52, templ_7745c5c3_Err = templ.JoinStringErrs("graph-" + g.Key + "-title")
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 677, Col: 46}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var52))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 87, "\">")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var53 string
+			templ_7745c5c3_Var53, templ_7745c5c3_Err = templ.JoinStringErrs(g.Title)
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 677, Col: 58}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var53))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 88, "</strong> <span class=\"hint\">")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var54 string
+			templ_7745c5c3_Var54, templ_7745c5c3_Err = templ.JoinStringErrs(g.Hint)
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 678, Col: 33}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var54))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 89, "</span></figcaption><p class=\"nodata\" data-nodata data-testid=\"")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var55 string
+			templ_7745c5c3_Var55, templ_7745c5c3_Err = templ.JoinStringErrs("graph-" + g.Key + "-nodata")
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 680, Col: 77}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var55))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 90, "\">No data available</p><svg class=\"chart\" viewBox=\"0 0 440 180\" role=\"img\" aria-label=\"")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var56 string
+			templ_7745c5c3_Var56, templ_7745c5c3_Err = templ.JoinStringErrs(g.Title)
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `site/keys.templ`, Line: 681, Col: 77}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var56))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 91, "\" data-chart hidden></svg><ul class=\"legend\" data-legend></ul></figure>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 85, "</div></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 92, "</div></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -1252,12 +1334,12 @@ func HsmKeysPanel() templ.Component {
 			}()
 		}
 		ctx = templ.InitializeContext(ctx)
-		templ_7745c5c3_Var52 := templ.GetChildren(ctx)
-		if templ_7745c5c3_Var52 == nil {
-			templ_7745c5c3_Var52 = templ.NopComponent
+		templ_7745c5c3_Var57 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var57 == nil {
+			templ_7745c5c3_Var57 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 86, "<section class=\"panel\" aria-labelledby=\"hsm-keys-title\" data-testid=\"hsm-keys\"><header><h2 id=\"hsm-keys-title\">CloudHSM key material</h2><div class=\"toolbar\"><button type=\"button\" class=\"small\" data-hsm-keys=\"refresh\" data-testid=\"hsm-keys-refresh\">Refresh</button></div></header>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 93, "<section class=\"panel\" aria-labelledby=\"hsm-keys-title\" data-testid=\"hsm-keys\"><header><h2 id=\"hsm-keys-title\">CloudHSM key material</h2><div class=\"toolbar\"><button type=\"button\" class=\"small\" data-hsm-keys=\"refresh\" data-testid=\"hsm-keys-refresh\">Refresh</button></div></header>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -1265,7 +1347,7 @@ func HsmKeysPanel() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 87, "<p class=\"hint\">The keys in the cluster chosen above, as the CloudHSM CLI lists them (<span class=\"mono\">key list</span>). AWS KMS makes one non-extractable AES-256 key per KMS key, owned by kmsuser and labelled with the key's ARN. To delete one, log in as kmsuser first (Break a connection, above): the KMS key keeps its state, but its cryptographic operations fail.</p><table data-bind=\"hsm-keys\" data-testid=\"hsm-keys-table\"><thead><tr><th scope=\"col\">Key reference</th><th scope=\"col\">Label</th><th scope=\"col\">Owner</th><th scope=\"col\">Type</th><th scope=\"col\">Extractable</th><th scope=\"col\"><span class=\"sr-only\">Delete</span></th></tr></thead> <tbody data-each=\"Keys\"><template><tr data-testid=\"hsm-key-row\"><td class=\"mono\" data-text=\"KeyReference\"></td><td class=\"mono\" data-text=\"Label\" data-testid=\"hsm-key-label\"></td><td data-text=\"Owner\"></td><td data-text=\"TypeText\"></td><td data-text=\"ExtractableText\"></td><td><button type=\"button\" class=\"small\" data-hsm-delete data-attr-data-ref=\"KeyReference\" data-attr-aria-label=\"DeleteLabel\" data-testid=\"hsm-key-delete\">Delete</button></td></tr></template></tbody> <tbody data-hide=\"Keys\"><tr><td colspan=\"6\" class=\"empty\" data-text=\"EmptyText\" data-testid=\"hsm-keys-empty\">No key material</td></tr></tbody></table></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 94, "<p class=\"hint\">The keys in the cluster chosen above, as the CloudHSM CLI lists them (<span class=\"mono\">key list</span>). AWS KMS makes one non-extractable AES-256 key per KMS key, owned by kmsuser and labelled with the key's ARN. To delete one, log in as kmsuser first (Break a connection, above): the KMS key keeps its state, but its cryptographic operations fail.</p><table data-bind=\"hsm-keys\" data-testid=\"hsm-keys-table\"><thead><tr><th scope=\"col\">Key reference</th><th scope=\"col\">Label</th><th scope=\"col\">Owner</th><th scope=\"col\">Type</th><th scope=\"col\">Extractable</th><th scope=\"col\"><span class=\"sr-only\">Delete</span></th></tr></thead> <tbody data-each=\"Keys\"><template><tr data-testid=\"hsm-key-row\"><td class=\"mono\" data-text=\"KeyReference\"></td><td class=\"mono\" data-text=\"Label\" data-testid=\"hsm-key-label\"></td><td data-text=\"Owner\"></td><td data-text=\"TypeText\"></td><td data-text=\"ExtractableText\"></td><td><button type=\"button\" class=\"small\" data-hsm-delete data-attr-data-ref=\"KeyReference\" data-attr-aria-label=\"DeleteLabel\" data-testid=\"hsm-key-delete\">Delete</button></td></tr></template></tbody> <tbody data-hide=\"Keys\"><tr><td colspan=\"6\" class=\"empty\" data-text=\"EmptyText\" data-testid=\"hsm-keys-empty\">No key material</td></tr></tbody></table></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -300,6 +300,16 @@ test("an AWS KMS key: wizard, page, playground, key actions, columns, hostile te
     await tid(page, "nav-keys").click();
     const row = tid(page, "key-row").filter({ hasText: "demo-key" });
     await row.locator('[data-testid="key-status"][data-key-state="Disabled"]').waitFor();
+    // The table's Key actions work on the chosen row.
+    await tid(page, "keys-actions-button").click();
+    assert.equal(await tid(page, "keys-action-enable").getAttribute("aria-disabled"), "true", "nothing chosen yet");
+    await page.keyboard.press("Escape");
+    await row.locator('[data-testid="key-radio"]').check();
+    await tid(page, "keys-actions-button").click();
+    assert.equal(await tid(page, "keys-action-disable").getAttribute("aria-disabled"), "true", "a Disabled key cannot be disabled");
+    await tid(page, "keys-action-enable").click();
+    await row.locator('[data-testid="key-status"][data-key-state="Enabled"]').waitFor();
+    await tid(page, "keys-banner").filter({ hasText: "Key enabled" }).waitFor();
     assert.equal(await row.locator('[data-testid="key-origin"]').isVisible(), false);
     await tid(page, "key-prefs-button").click();
     await tid(page, "key-prefs-dialog").waitFor();

@@ -17,6 +17,7 @@ const XKS_KEY_ID = /^[a-zA-Z0-9-_.]{1,128}$/;
 const ALIAS = /^[a-zA-Z0-9/_-]+$/;
 
 let lastKeyStates = new Map();
+let selectedKey = null; // the key chosen in the keys table
 
 // ---- reading the sandbox -----------------------------------------------
 
@@ -84,6 +85,8 @@ export function keyView(m) {
     ID: m.KeyId,
     Arn: m.Arn,
     Href: `#/keys/${m.KeyId}`,
+    Selected: m.KeyId === selectedKey,
+    SelectLabel: `Select ${names[0] || m.KeyId}`,
     AliasText: names.length ? names.join(", ") : "-",
     Title: names[0] || m.KeyId,
     State: m.KeyState,
@@ -111,6 +114,8 @@ export function renderKeys() {
   const view = ui.route.view;
   if (view !== "detail") extrasFor = "";
   if (view === "keys") {
+    if (selectedKey && !key(selectedKey)) selectedKey = null;
+    renderKeysMenu();
     const keys = ui.keys.map(keyView);
     rebind($('[data-bind="keys"]'), { Keys: keys });
     rebind($('[data-bind="keys-count"]'), { Count: `(${keys.length})` });
@@ -124,6 +129,25 @@ export function renderKeys() {
   } else if (view === "simulator") {
     renderHsmKeys();
   }
+}
+
+// renderKeysMenu enables the keys table's Key actions for the chosen key.
+function renderKeysMenu() {
+  const m = selectedKey && key(selectedKey);
+  for (const item of $$('#keys-actions [role="menuitem"]')) item.setAttribute("aria-disabled", String(!(m && allowedIn(item, m.KeyState))));
+}
+
+function setupKeysTable() {
+  setupMenu("keys-actions-button", "keys-actions", {
+    onOpen: renderKeysMenu,
+    onSelect: (item) => keyAction(item.dataset.keyAction, selectedKey, "keys-banner"),
+  });
+  $('[data-bind="keys"]').addEventListener("change", (e) => {
+    if (e.target.name === "key") {
+      selectedKey = e.target.value;
+      renderKeys();
+    }
+  });
 }
 
 // ---- the key's page -----------------------------------------------------
@@ -195,13 +219,14 @@ function selectKeyTab(tab, focus) {
   loadTab(tab);
 }
 
-async function keyAction(action) {
-  const m = key(ui.route.id);
+// keyAction runs a Key actions item on key id (the key page's key by
+// default), reporting in banner B.
+async function keyAction(action, id = ui.route.id, B = "key-banner") {
+  const m = key(id);
   if (!m) return;
-  const B = "key-banner";
   const title = keyTitle(m);
   if (action === "schedule-deletion") {
-    confirmDeletion(m);
+    confirmDeletion(m, B);
     return;
   }
   const target = { enable: "TrentService.EnableKey", disable: "TrentService.DisableKey", "cancel-deletion": "TrentService.CancelKeyDeletion" }[action];
@@ -218,7 +243,7 @@ async function keyAction(action) {
   await refresh({ quiet: true });
 }
 
-function confirmDeletion(m) {
+function confirmDeletion(m, B) {
   const dlg = $("#key-delete-dialog");
   const s = m.CustomKeyStoreId ? store(m.CustomKeyStoreId) : null;
   const note = m.Origin === "AWS_CLOUDHSM"
@@ -233,9 +258,9 @@ function confirmDeletion(m) {
   dlg.onclose = async () => {
     if (dlg.returnValue !== "schedule") return;
     const days = Number($("#key-delete-days").value);
-    const out = await run("key-banner", "TrentService.ScheduleKeyDeletion", { KeyId: m.KeyId, PendingWindowInDays: days });
+    const out = await run(B, "TrentService.ScheduleKeyDeletion", { KeyId: m.KeyId, PendingWindowInDays: days });
     if (out) {
-      showBanner("key-banner", "success", "Key deletion scheduled",
+      showBanner(B, "success", "Key deletion scheduled",
         `Key ${keyTitle(m)} is pending deletion; it will be deleted on ${localTime(out.DeletionDate)} (${out.PendingWindowInDays || days} days). You can cancel the deletion until then.`);
     }
     await refresh({ quiet: true });
@@ -627,6 +652,7 @@ function setupHsmKeys() {
 }
 
 export function setupKeys() {
+  setupKeysTable();
   setupKeyDetail();
   setupWizard();
   setupStoreExtras();

@@ -15,7 +15,7 @@ export const KEY_COLUMNS_KEY = "keystorelab.keyColumns";
 // how many columns are always shown (for the empty row's colspan).
 const CHOOSERS = [
   { button: "prefs-button", dialog: "prefs-dialog", table: "store-table", key: COLUMNS_KEY, fixed: 2, empty: "stores-empty" },
-  { button: "key-prefs-button", dialog: "key-prefs-dialog", table: "key-table", key: KEY_COLUMNS_KEY, fixed: 1, empty: "keys-empty" },
+  { button: "key-prefs-button", dialog: "key-prefs-dialog", table: "key-table", key: KEY_COLUMNS_KEY, fixed: 2, empty: "keys-empty" },
 ];
 
 // saved is {column key: shown} as the user last chose, or {}.
