@@ -318,6 +318,7 @@ test("an AWS KMS key: wizard, page, playground, key actions, columns, hostile te
     await page.keyboard.press("Escape");
     assert.equal(await row.locator('[data-testid="key-origin"]').textContent(), "AWS_KMS");
     assert.equal(await row.locator('[data-testid="key-cks"]').textContent(), "-");
+    await screenshot(page, "keys-table");
     await page.reload();
     await ready(page);
     assert.equal(await tid(page, "key-col-head-origin").isVisible(), true, "the column choice survives a reload");
