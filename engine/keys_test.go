@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"encoding/base64"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -729,5 +730,32 @@ func TestKeysThroughImportAndReset(t *testing.T) {
 	}
 	if len(e2.metrics.series) != len(r.e.metrics.series) || len(e2.keys) != 3 {
 		t.Fatalf("snapshot after import: %d series (want %d), %d keys", len(e2.metrics.series), len(r.e.metrics.series), len(e2.keys))
+	}
+}
+
+// TestMetricsRollUp: a week of health checks keeps its sums, at coarser
+// points for older data.
+func TestMetricsRollUp(t *testing.T) {
+	m := newMetrics()
+	start := t0
+	for i := 0; i < 7*24*60; i++ {
+		m.record(start.Add(time.Duration(i)*time.Minute), MetricXksProxyErrors, dims{CustomKeyStoreId: "cks-1"}, 1)
+	}
+	var s *series
+	for _, x := range m.series {
+		s = x
+	}
+	if n := len(s.minutes); n > 3*60+21*12+6*24+60 {
+		t.Fatalf("%d points kept for a week", n)
+	}
+	var total int64
+	for _, st := range s.stats {
+		total += st.Count
+	}
+	if total != 7*24*60 {
+		t.Fatalf("roll-up lost data points: %d", total)
+	}
+	if !slices.IsSorted(s.minutes) {
+		t.Fatal("points out of order")
 	}
 }

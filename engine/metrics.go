@@ -167,7 +167,11 @@ func (m *metrics) record(at time.Time, name string, d dims, v float64) {
 	}
 }
 
-// prune drops data older than the retention period.
+// prune drops data older than the retention period and rolls older data
+// up, as the console's graphs read it: one-minute points for the last three
+// hours, five-minute points for the rest of the last day, hourly points
+// before that. A sandbox whose external key store stays connected for two
+// weeks keeps about 750 points a series, not 20,160.
 func (m *metrics) prune(minute int64) {
 	m.pruned = minute
 	oldest := minute - int64(metricRetention/time.Minute)
@@ -177,8 +181,35 @@ func (m *metrics) prune(minute int64) {
 			delete(m.series, k)
 			continue
 		}
-		s.minutes, s.stats = slices.Clone(s.minutes[i:]), slices.Clone(s.stats[i:])
+		s.minutes, s.stats = rollUp(s.minutes[i:], s.stats[i:], minute)
 	}
+}
+
+// rollUp merges the points of one series into the buckets their age calls
+// for (see prune). Minutes are ascending, so each bucket's points are
+// adjacent.
+func rollUp(minutes []int64, stats []stat, now int64) ([]int64, []stat) {
+	bucket := func(m int64) int64 {
+		switch age := now - m; {
+		case age > 24*60:
+			return m - m%60
+		case age > 3*60:
+			return m - m%5
+		}
+		return m
+	}
+	outM := make([]int64, 0, len(minutes))
+	outS := make([]stat, 0, len(stats))
+	for i, m := range minutes {
+		b := bucket(m)
+		if n := len(outM); n > 0 && outM[n-1] == b {
+			outS[n-1].merge(stats[i])
+			continue
+		}
+		outM = append(outM, b)
+		outS = append(outS, stats[i])
+	}
+	return outM, outS
 }
 
 // seriesJSON is a series as snapshots hold it: [minute, sum, count, min, max] points.
