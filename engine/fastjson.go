@@ -10,11 +10,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strconv"
+
+	"keystorelab/hsmsim/wire"
 )
 
 // decodeCrypto is decode for a cryptoInput, with a fast path for the
 // bodies SDKs send: compact JSON whose members are the string, Base64 and
-// integer members of cryptoInput (see scanObject). Anything else, or
+// integer members of cryptoInput (see wire.ScanObject). Anything else, or
 // anything the fast path cannot read exactly as encoding/json would, goes
 // to decode.
 func decodeCrypto(body []byte, in *cryptoInput) error {
@@ -27,7 +29,7 @@ func decodeCrypto(body []byte, in *cryptoInput) error {
 
 func (in *cryptoInput) parse(b []byte) bool {
 	var seen uint32
-	end, ok := scanObject(b, 0, func(key []byte, i int) (int, bool) {
+	end, ok := wire.ScanObject(b, 0, func(key []byte, i int) (int, bool) {
 		var bit uint32
 		var str **string
 		var raw *[]byte
@@ -79,7 +81,7 @@ func (in *cryptoInput) parse(b []byte) bool {
 			return 0, false
 		}
 		seen |= bit
-		v, next, ok := plainString(b, i)
+		v, next, ok := wire.PlainString(b, i)
 		if !ok {
 			return 0, false
 		}
@@ -88,91 +90,23 @@ func (in *cryptoInput) parse(b []byte) bool {
 			*str = &s
 			return next, true
 		}
-		// encoding/json's decoding of a []byte member.
-		out := make([]byte, base64.StdEncoding.DecodedLen(len(v)))
-		n, err := base64.StdEncoding.Decode(out, v)
-		if err != nil {
-			return 0, false
-		}
-		*raw = out[:n]
-		return next, true
+		*raw, ok = wire.PlainBytes(v)
+		return next, ok
 	})
 	return ok && end == len(b)
 }
 
-// scanObject walks the JSON object at b[i:], written without whitespace,
-// calling member with each key (a plain string) and the index of its
-// value, which member reads; it returns the index after the object. It
-// reports false for anything else. What it accepts is valid JSON in which
-// every string reads as exactly its bytes, so callers that also accept
-// only plain strings decode a body exactly as encoding/json does.
-func scanObject(b []byte, i int, member func(key []byte, i int) (int, bool)) (int, bool) {
-	if i >= len(b) || b[i] != '{' {
-		return 0, false
-	}
-	i++
-	if i < len(b) && b[i] == '}' {
-		return i + 1, true
-	}
-	for {
-		key, next, ok := plainString(b, i)
-		if !ok || next >= len(b) || b[next] != ':' {
-			return 0, false
-		}
-		if i, ok = member(key, next+1); !ok || i >= len(b) {
-			return 0, false
-		}
-		switch b[i] {
-		case ',':
-			i++
-		case '}':
-			return i + 1, true
-		default:
-			return 0, false
-		}
-	}
-}
-
-// plainString reads the JSON string at b[i:] if it holds only printable
-// ASCII and no escapes; it returns its contents and the index after it.
-func plainString(b []byte, i int) ([]byte, int, bool) {
-	if i >= len(b) || b[i] != '"' {
-		return nil, 0, false
-	}
-	for j := i + 1; j < len(b); j++ {
-		switch c := b[j]; {
-		case c == '"':
-			return b[i+1 : j], j + 1, true
-		case c < 0x20 || c > 0x7e || c == '\\':
-			return nil, 0, false
-		}
-	}
-	return nil, 0, false
-}
-
-// plainObject reports whether b is a compact JSON object of plain string
-// members (so valid JSON), calling member for each.
-func plainObject(b []byte, member func(key, value []byte) bool) bool {
-	end, ok := scanObject(b, 0, func(key []byte, i int) (int, bool) {
-		v, next, ok := plainString(b, i)
-		return next, ok && member(key, v)
-	})
-	return ok && end == len(b)
-}
-
-// jsonBytes decodes a plain string as encoding/json decodes a []byte.
-func jsonBytes(v []byte) ([]byte, bool) {
-	out := make([]byte, base64.StdEncoding.DecodedLen(len(v)))
-	n, err := base64.StdEncoding.Decode(out, v)
-	return out[:n], err == nil
-}
-
-// appendJSONString appends s as encoding/json.Marshal writes a string.
-func appendJSONString(dst []byte, s string) []byte {
+// appendJSONString appends s as a JSON string: as json.Marshal writes it,
+// or, with html false, as the engine's responses do (an encoder without
+// HTML escaping). A string with nothing to escape is copied as it is.
+func appendJSONString(dst []byte, s string, html bool) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
-			return append(dst, q...)
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || html && (c == '<' || c == '>' || c == '&') {
+			if html {
+				q, _ := json.Marshal(s)
+				return append(dst, q...)
+			}
+			return append(dst, quote(s)...)
 		}
 	}
 	dst = append(dst, '"')
@@ -196,17 +130,17 @@ func (o encryptOutput) appendJSON(b []byte) []byte {
 	b = append(b, `{"CiphertextBlob":`...)
 	b = appendJSONBytes(b, o.CiphertextBlob)
 	b = append(b, `,"EncryptionAlgorithm":`...)
-	b = appendResultString(b, o.EncryptionAlgorithm)
+	b = appendJSONString(b, o.EncryptionAlgorithm, false)
 	b = append(b, `,"KeyId":`...)
-	b = appendResultString(b, o.KeyId)
+	b = appendJSONString(b, o.KeyId, false)
 	return append(b, '}')
 }
 
 func (o decryptOutput) appendJSON(b []byte) []byte {
 	b = append(b, `{"EncryptionAlgorithm":`...)
-	b = appendResultString(b, o.EncryptionAlgorithm)
+	b = appendJSONString(b, o.EncryptionAlgorithm, false)
 	b = append(b, `,"KeyId":`...)
-	b = appendResultString(b, o.KeyId)
+	b = appendJSONString(b, o.KeyId, false)
 	b = append(b, `,"Plaintext":`...)
 	b = appendJSONBytes(b, o.Plaintext)
 	return append(b, '}')
@@ -216,7 +150,7 @@ func (o dataKeyOutput) appendJSON(b []byte) []byte {
 	b = append(b, `{"CiphertextBlob":`...)
 	b = appendJSONBytes(b, o.CiphertextBlob)
 	b = append(b, `,"KeyId":`...)
-	b = appendResultString(b, o.KeyId)
+	b = appendJSONString(b, o.KeyId, false)
 	if len(o.Plaintext) > 0 {
 		b = append(b, `,"Plaintext":`...)
 		b = appendJSONBytes(b, o.Plaintext)
@@ -224,29 +158,15 @@ func (o dataKeyOutput) appendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
-// appendResultString writes a string member as the engine's responses do
-// (encoding/json without HTML escaping): directly when nothing needs
-// escaping, else through quote.
-func appendResultString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f {
-			return append(b, quote(s)...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
-
 func (m *xksRequestMetadata) appendJSON(dst []byte) []byte {
 	dst = append(dst, `{"awsPrincipalArn":`...)
-	dst = appendJSONString(dst, m.AwsPrincipalArn)
+	dst = appendJSONString(dst, m.AwsPrincipalArn, true)
 	dst = append(dst, `,"kmsKeyArn":`...)
-	dst = appendJSONString(dst, m.KmsKeyArn)
+	dst = appendJSONString(dst, m.KmsKeyArn, true)
 	dst = append(dst, `,"kmsOperation":`...)
-	dst = appendJSONString(dst, m.KmsOperation)
+	dst = appendJSONString(dst, m.KmsOperation, true)
 	dst = append(dst, `,"kmsRequestId":`...)
-	dst = appendJSONString(dst, m.KmsRequestId)
+	dst = appendJSONString(dst, m.KmsRequestId, true)
 	return append(dst, '}')
 }
 
@@ -259,11 +179,11 @@ func (r *xksEncryptRequest) appendJSON(dst []byte) []byte {
 	dst = append(dst, `,"plaintext":`...)
 	dst = appendJSONBytes(dst, r.Plaintext)
 	dst = append(dst, `,"encryptionAlgorithm":`...)
-	dst = appendJSONString(dst, r.EncryptionAlgorithm)
+	dst = appendJSONString(dst, r.EncryptionAlgorithm, true)
 	dst = append(dst, `,"additionalAuthenticatedData":`...)
 	dst = appendJSONBytes(dst, r.AdditionalAuthenticatedData)
 	dst = append(dst, `,"ciphertextDataIntegrityValueAlgorithm":`...)
-	dst = appendJSONString(dst, r.CiphertextDataIntegrityValueAlgorithm)
+	dst = appendJSONString(dst, r.CiphertextDataIntegrityValueAlgorithm, true)
 	return append(dst, '}')
 }
 
@@ -284,7 +204,7 @@ func (r *xksDecryptRequest) appendJSON(dst []byte) []byte {
 	dst = append(dst, `,"authenticationTag":`...)
 	dst = appendJSONBytes(dst, r.AuthenticationTag)
 	dst = append(dst, `,"encryptionAlgorithm":`...)
-	dst = appendJSONString(dst, r.EncryptionAlgorithm)
+	dst = appendJSONString(dst, r.EncryptionAlgorithm, true)
 	dst = append(dst, `,"additionalAuthenticatedData":`...)
 	dst = appendJSONBytes(dst, r.AdditionalAuthenticatedData)
 	return append(dst, '}')
@@ -295,7 +215,7 @@ func (r *xksDecryptRequest) appendJSON(dst []byte) []byte {
 // other body.
 func parseEncryptResponse(body []byte, ct, md, iv, tag, cdiv *[]byte) bool {
 	var seen uint8
-	return plainObject(body, func(key, v []byte) bool {
+	return wire.PlainObject(body, func(key, v []byte) bool {
 		var bit uint8
 		var dst *[]byte
 		switch string(key) {
@@ -317,7 +237,7 @@ func parseEncryptResponse(body []byte, ct, md, iv, tag, cdiv *[]byte) bool {
 		}
 		seen |= bit
 		var ok bool
-		*dst, ok = jsonBytes(v)
+		*dst, ok = wire.PlainBytes(v)
 		return ok
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"keystorelab/hsmsim/wire"
 	"keystorelab/hsmsim/xks"
 )
 
@@ -137,7 +138,7 @@ func (e *Engine) xksSend(ks *keyStore, path string, body []byte) (outcome, []byt
 		}
 		return outcome(pe.ErrorName), nil, took
 	}
-	if !plainObject(resp.Body, func(_, _ []byte) bool { return true }) && !json.Valid(resp.Body) {
+	if !wire.PlainObject(resp.Body, func(_, _ []byte) bool { return true }) && !json.Valid(resp.Body) {
 		return outMalformed, nil, took
 	}
 	return outOK, resp.Body, took

@@ -9,6 +9,8 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"time"
+
+	"keystorelab/hsmsim/wire"
 )
 
 // xksAAD is the AAD KMS sends the proxy: the blob header and a digest of
@@ -123,12 +125,12 @@ func (e *Engine) xksOpen(op string, k *kmsKey, b *blob, context []byte) ([]byte,
 	var r struct {
 		Plaintext []byte `json:"plaintext"`
 	}
-	fast := plainObject(body, func(key, v []byte) bool {
+	fast := wire.PlainObject(body, func(key, v []byte) bool {
 		if string(key) != "plaintext" || r.Plaintext != nil {
 			return false
 		}
 		var ok bool
-		r.Plaintext, ok = jsonBytes(v)
+		r.Plaintext, ok = wire.PlainBytes(v)
 		return ok
 	})
 	if !fast {

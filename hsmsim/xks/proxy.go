@@ -26,6 +26,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"keystorelab/hsmsim/wire"
 )
 
 // Rand is where IVs come from. *math/rand/v2.ChaCha8 satisfies it.
@@ -307,7 +309,7 @@ func (p *Proxy) serve(now time.Time, r Request) ([]byte, error) {
 }
 
 // parse reads the body KMS sends, written compactly with plain string
-// values (see scanObject), into in, as json.Unmarshal would. It reports
+// values (see wire.ScanObject), into in, as json.Unmarshal would. It reports
 // false for any other body, which json.Unmarshal then reads.
 func (in *request) parse(b []byte) bool {
 	var seen uint32
@@ -317,15 +319,15 @@ func (in *request) parse(b []byte) bool {
 		return !dup
 	}
 	str := func(v []byte) *string { s := string(v); return &s }
-	end, ok := scanObject(b, 0, func(key []byte, i int) (int, bool) {
+	end, ok := wire.ScanObject(b, 0, func(key []byte, i int) (int, bool) {
 		if string(key) == "requestMetadata" {
 			if !once(1) {
 				return 0, false
 			}
 			m := &metadata{}
 			in.RequestMetadata = m
-			return scanObject(b, i, func(key []byte, i int) (int, bool) {
-				v, next, ok := plainString(b, i)
+			return wire.ScanObject(b, i, func(key []byte, i int) (int, bool) {
+				v, next, ok := wire.PlainString(b, i)
 				if !ok {
 					return 0, false
 				}
@@ -351,7 +353,7 @@ func (in *request) parse(b []byte) bool {
 				return next, ok
 			})
 		}
-		v, next, ok := plainString(b, i)
+		v, next, ok := wire.PlainString(b, i)
 		if !ok {
 			return 0, false
 		}
@@ -378,56 +380,6 @@ func (in *request) parse(b []byte) bool {
 		return next, ok
 	})
 	return ok && end == len(b)
-}
-
-// scanObject walks the JSON object at b[i:], written without whitespace,
-// calling member with each key (a plain string) and the index of its
-// value, which member reads; it returns the index after the object. It
-// reports false for anything else. What it accepts is valid JSON in which
-// every string reads as exactly its bytes, so callers that also accept
-// only plain strings decode a body exactly as encoding/json does.
-func scanObject(b []byte, i int, member func(key []byte, i int) (int, bool)) (int, bool) {
-	if i >= len(b) || b[i] != '{' {
-		return 0, false
-	}
-	i++
-	if i < len(b) && b[i] == '}' {
-		return i + 1, true
-	}
-	for {
-		key, next, ok := plainString(b, i)
-		if !ok || next >= len(b) || b[next] != ':' {
-			return 0, false
-		}
-		if i, ok = member(key, next+1); !ok || i >= len(b) {
-			return 0, false
-		}
-		switch b[i] {
-		case ',':
-			i++
-		case '}':
-			return i + 1, true
-		default:
-			return 0, false
-		}
-	}
-}
-
-// plainString reads the JSON string at b[i:] if it holds only printable
-// ASCII and no escapes; it returns its contents and the index after it.
-func plainString(b []byte, i int) ([]byte, int, bool) {
-	if i >= len(b) || b[i] != '"' {
-		return nil, 0, false
-	}
-	for j := i + 1; j < len(b); j++ {
-		switch c := b[j]; {
-		case c == '"':
-			return b[i+1 : j], j + 1, true
-		case c < 0x20 || c > 0x7e || c == '\\':
-			return nil, 0, false
-		}
-	}
-	return nil, 0, false
 }
 
 // appendB64Member appends ,"name":"<Base64 of v>" (without the comma when
