@@ -49,6 +49,24 @@ func validateCrypto(v *wire.Validator, in *cryptoInput) {
 	v.Enum("encryptionAlgorithm", in.EncryptionAlgorithm, encryptionAlgorithms...)
 	v.Enum("sourceEncryptionAlgorithm", in.SourceEncryptionAlgorithm, encryptionAlgorithms...)
 	v.Enum("destinationEncryptionAlgorithm", in.DestinationEncryptionAlgorithm, encryptionAlgorithms...)
+	contextSize(v, "encryptionContext", in.EncryptionContext)
+	contextSize(v, "sourceEncryptionContext", in.SourceEncryptionContext)
+	contextSize(v, "destinationEncryptionContext", in.DestinationEncryptionContext)
+}
+
+// contextSize keeps an encryption context within what its canonical form
+// (see canonicalContext) can encode: fewer than 65,536 pairs, and keys and
+// values shorter than 65,536 bytes.
+func contextSize(v *wire.Validator, member string, ctx map[string]string) {
+	if len(ctx) > 0xffff {
+		v.Custom(member, nil, "Member must have at most 65535 entries")
+	}
+	for k, val := range ctx {
+		if len(k) > 0xffff || len(val) > 0xffff {
+			v.Custom(member, nil, "Member's keys and values must be shorter than 65536 bytes")
+			return
+		}
+	}
 }
 
 func blobLength(v *wire.Validator, member string, b []byte, max int) {

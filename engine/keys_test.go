@@ -155,6 +155,8 @@ func TestEncryptDecryptEveryOrigin(t *testing.T) {
 	r.fails("TrentService.GenerateDataKey", map[string]any{"KeyId": r.keys[OriginAWSKMS]}, "ValidationException")
 	r.fails("TrentService.GenerateDataKey", map[string]any{"KeyId": r.keys[OriginAWSKMS], "KeySpec": "AES_256", "NumberOfBytes": 3}, "ValidationException")
 	r.fails("TrentService.Encrypt", map[string]any{"KeyId": r.keys[OriginAWSKMS], "Plaintext": make([]byte, 4097)}, "ValidationException")
+	r.fails("TrentService.Encrypt", map[string]any{"KeyId": r.keys[OriginAWSKMS], "Plaintext": []byte("x"),
+		"EncryptionContext": map[string]string{"k": strings.Repeat("v", 0x10000)}}, "ValidationException")
 	r.fails("TrentService.Encrypt", map[string]any{"KeyId": r.keys[OriginAWSKMS], "Plaintext": []byte("x"), "EncryptionAlgorithm": "RSAES_OAEP_SHA_256"}, "InvalidKeyUsageException")
 	if st, _ := r.call("TrentService.Encrypt", map[string]any{"KeyId": r.keys[OriginXKS], "Plaintext": []byte("x"), "DryRun": true}); st != 412 {
 		t.Fatalf("DryRun status %d", st)
