@@ -176,12 +176,11 @@ func (e *Engine) keyOnlyOp(op string) func(time.Time, []byte) (any, error) {
 		}
 		arn := e.keyARN(k.ID)
 		switch op {
-		case "Sign", "Verify", "GenerateMac", "VerifyMac", "GetPublicKey", "DeriveSharedSecret":
-			if err := e.checkKeyState("Sign", k); err != nil && op != "GetPublicKey" {
+		case "GetPublicKey":
+			return nil, exception("UnsupportedOperationException", "%s is a symmetric encryption key; GetPublicKey needs an asymmetric KMS key.", arn)
+		case "Sign", "Verify", "GenerateMac", "VerifyMac", "DeriveSharedSecret":
+			if err := e.checkKeyState("Sign", k); err != nil {
 				return nil, err
-			}
-			if op == "GetPublicKey" {
-				return nil, exception("UnsupportedOperationException", "%s is a symmetric encryption key; GetPublicKey needs an asymmetric KMS key.", arn)
 			}
 			return nil, exception("InvalidKeyUsageException", "%s key usage is ENCRYPT_DECRYPT which is not valid for %s.", arn, op)
 		case "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext":

@@ -327,8 +327,14 @@ func TestKeyStateTable(t *testing.T) {
 				case "PutKeyPolicy":
 					req["Policy"] = `{"Statement":[]}`
 					req["PolicyName"] = "default"
-				case "GenerateMac", "Sign":
-					continue // served by keyOnlyOp: InvalidKeyUsageException after the state check
+				case "Sign":
+					// A symmetric key that the state allows to sign is
+					// refused for its key usage.
+					req["Message"] = []byte("m")
+					req["SigningAlgorithm"] = "RSASSA_PSS_SHA_256"
+					if want == "OK" {
+						want = "InvalidKeyUsageException"
+					}
 				}
 				status, m := r.call("TrentService."+op, req)
 				got := "OK"
