@@ -3,7 +3,6 @@ package engine
 import (
 	"bytes"
 	"crypto/hmac"
-	"crypto/sha256"
 	"strconv"
 	"time"
 
@@ -397,19 +396,6 @@ func (e *Engine) random(n int) []byte {
 	return b
 }
 
-// kmsIV draws the IV of a KMS-side AES-GCM layer. It hashes the plaintext
-// with fresh bytes from the random stream, so that even if a crashed host
-// replays that stream, two different plaintexts never share an IV under
-// one key.
-func (e *Engine) kmsIV(plaintext []byte) []byte {
-	h := sha256.New()
-	var seed [16]byte
-	_, _ = e.rng.Read(seed[:])
-	h.Write(seed[:])
-	h.Write(plaintext)
-	return h.Sum(nil)[:gcmIVSize]
-}
-
 // seal encrypts plaintext under k (see the blob format in blob.go).
 func (e *Engine) seal(op string, k *kmsKey, plaintext []byte, ctx map[string]string) ([]byte, error) {
 	context := canonicalContext(ctx)
@@ -425,11 +411,11 @@ func (e *Engine) seal(op string, k *kmsKey, plaintext []byte, ctx map[string]str
 		out := append(header, iv...)
 		return append(out, sealed...), nil
 	case OriginXKS:
-		iv := e.kmsIV(plaintext)
+		iv := wire.SyntheticIV(e.rng, aad, plaintext)
 		inner := k.gcm().Seal(append(make([]byte, 0, gcmIVSize+len(plaintext)+gcmTagSize), iv...), iv, plaintext, aad)
 		return e.xksSeal(op, k, header, inner, context)
 	default:
-		iv := e.kmsIV(plaintext)
+		iv := wire.SyntheticIV(e.rng, aad, plaintext)
 		out := append(header, iv...)
 		return k.gcm().Seal(out, iv, plaintext, aad), nil
 	}

@@ -176,7 +176,7 @@ func (s *Sim) EncryptKMS(now time.Time, clusterID, storeID string, handle uint64
 	}
 	buf := make([]byte, gcmIVSize+len(plaintext)+gcmTagSize)
 	iv = buf[:gcmIVSize:gcmIVSize]
-	_, _ = s.rng.Read(iv)
+	copy(iv, wire.SyntheticIV(s.rng, aad, plaintext))
 	sealed = g.Seal(buf[gcmIVSize:gcmIVSize], iv, plaintext, aad)
 	return iv, sealed, nil
 }

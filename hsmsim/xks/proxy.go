@@ -616,9 +616,8 @@ func (p *Proxy) encrypt(s *Store, keyID string, in request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	iv := make([]byte, 12)
-	_, _ = p.rng.Read(iv)
 	gaad := gcmAAD(aad, p.Metadata)
+	iv := wire.SyntheticIV(p.rng, gaad, plaintext)
 	sealed := g.Seal(nil, iv, plaintext, gaad)
 	ct, tag := sealed[:len(sealed)-tagSize], sealed[len(sealed)-tagSize:]
 	out := encryptOutput{Ciphertext: ct, CiphertextMetadata: p.Metadata, InitializationVector: iv, AuthenticationTag: tag}
