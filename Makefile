@@ -105,6 +105,7 @@ test-go:
 fuzz:
 	$(GO) test ./engine -run '^$$' -fuzz '^FuzzHandle$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./engine -run '^$$' -fuzz '^FuzzDecrypt$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./engine -run '^$$' -fuzz '^FuzzSnapshot$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./hsmsim/xks -run '^$$' -fuzz '^FuzzServe$$' -fuzztime $(FUZZTIME)
 
 ## bench: benchmarks of the engine natively and inside engine.wasm under wazero, the site's first visit in Chromium, then the hosted sandbox's requests under wrangler dev

@@ -21,9 +21,23 @@
 // the engine turns it into virtual time (see [Config.ClockSpeed] and
 // Simulator.AdvanceClock) and settles, in time order, every transition that
 // has come due: a CONNECTING store knows when it will be CONNECTED or
-// FAILED. Randomness (IDs, passwords, certificates) comes from a ChaCha8
-// stream seeded by [Config.Seed] and saved in snapshots, so the same calls
-// give the same bytes in every host.
+// FAILED. Randomness (IDs, passwords, certificates, IVs, data keys) comes
+// from a ChaCha8 stream seeded by [Config.Seed], so the same calls give the
+// same bytes in every host.
+//
+// # Randomness across restarts
+//
+// A sandbox is either reproducible (its seed was chosen by the caller: the
+// zero-seed sandbox of Config{}, or Simulator.ResetSandbox with a Seed) or
+// host-seeded ([Config.HostSeeded], or ResetSandbox without a Seed). A
+// host-seeded sandbox never writes its stream's state into a snapshot, and
+// hosts call Simulator.Reseed with fresh entropy whenever they create or
+// restore one (start-up, a trap, an import, a Worker waking up), so no
+// crash or restart can make it hand out the same bytes twice. Reseed does
+// nothing to a reproducible sandbox: replaying the same calls gives the
+// same bytes, which is what golden scenarios ask for. Whatever the stream
+// does, every AES-GCM IV is synthetic (see [wire.SyntheticIV]): a replayed
+// stream never reuses an IV for a different plaintext.
 package engine
 
 import (
@@ -50,6 +64,10 @@ type Config struct {
 	// (1 if zero or negative). Hosts that want a 20-minute connect to finish
 	// quickly pass something like 60.
 	ClockSpeed float64
+	// HostSeeded says Seed came from the host's entropy rather than from a
+	// caller who wants reproducible bytes: snapshots then leave the random
+	// stream out, and Simulator.Reseed replaces it.
+	HostSeeded bool
 }
 
 // Engine is one sandbox: all of KMS's and the simulators' state. It is not
@@ -85,6 +103,8 @@ type clusterBackend interface {
 	NextDeadline() (time.Time, bool)
 	Settle(now time.Time) bool
 	MarshalJSON() ([]byte, error)
+	Validate() error
+	ReplacePassword(old, new string) bool
 
 	GenerateKMSKey(now time.Time, clusterID, storeID, label string) (uint64, error)
 	EncryptKMS(now time.Time, clusterID, storeID string, handle uint64, plaintext, aad []byte) (iv, sealed []byte, err error)
@@ -106,6 +126,8 @@ type state struct {
 	PendingDeletion []string      `json:"pendingDeletion,omitempty"`
 	Deletions       []keyDeletion `json:"deletions,omitempty"`
 	Metrics         *metrics      `json:"metrics"`
+	// HostSeeded: see [Config.HostSeeded].
+	HostSeeded bool `json:"hostSeeded,omitempty"`
 }
 
 // New returns an empty sandbox whose virtual clock starts at now.
@@ -128,6 +150,8 @@ func New(cfg Config, now time.Time) *Engine {
 		Keys:      []*kmsKey{},
 		Aliases:   []*alias{},
 		Metrics:   newMetrics(),
+
+		HostSeeded: cfg.HostSeeded,
 	}
 	e.indexKeys()
 	e.metrics = e.st.Metrics
@@ -156,11 +180,13 @@ func (e *Engine) Handle(now time.Time, target string, body []byte) (status int, 
 		}
 	}()
 	e.hostNow = now
+	o, ok := e.ops[target]
 	e.now = e.st.Clock.virtual(now)
-	if e.settle(e.now) {
+	// An operation that replaces the whole sandbox does not settle the old
+	// one first, so that nothing in the old state can stop it.
+	if !replacing[target] && e.settle(e.now) {
 		e.gen++
 	}
-	o, ok := e.ops[target]
 	if !ok {
 		return encodeError(unknownOperation(target))
 	}
@@ -182,6 +208,11 @@ type op struct {
 	fn      func(host time.Time, body []byte) (any, error)
 	mutates bool
 }
+
+// replacing are the operations that replace the whole sandbox: they work
+// whatever the old state holds, so that no snapshot can leave a sandbox
+// that ResetSandbox cannot reset.
+var replacing = map[string]bool{"Simulator.ResetSandbox": true, "Simulator.ImportSnapshot": true}
 
 // decode reads a JSON request body into v. Bodies that are not JSON, or
 // whose members have the wrong JSON type, get SerializationException.

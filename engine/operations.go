@@ -38,8 +38,9 @@ func (e *Engine) operations() map[string]op {
 		"TrentService.UntagResource":        {e.untagResource, true},
 		"TrentService.ListResourceTags":     {e.listResourceTags, false},
 
-		// The data plane: these change only metrics, the request quota
-		// and the random stream, so they do not move the generation.
+		// The data plane (see DataPlane): these change only metrics, the
+		// request quota and the random stream, so they do not move the
+		// generation.
 		"TrentService.Encrypt":                         {e.encrypt, false},
 		"TrentService.Decrypt":                         {e.decrypt, false},
 		"TrentService.ReEncrypt":                       {e.reEncrypt, false},
@@ -58,8 +59,9 @@ func (e *Engine) operations() map[string]op {
 		"Simulator.ResetSandbox":       {e.simResetSandbox, true},
 		"Simulator.ExportSnapshot":     {e.simExportSnapshot, false},
 		"Simulator.ImportSnapshot":     {e.simImportSnapshot, true},
+		"Simulator.Reseed":             {e.simReseed, true},
 		"Simulator.InjectConnectFault": {e.simInjectConnectFault, true},
-		"Simulator.XksProxyRequest":    {e.simXksProxyRequest, true},
+		"Simulator.XksProxyRequest":    {e.simXksProxyRequest, false},
 	}
 	for _, name := range []string{"EnableKeyRotation", "DisableKeyRotation", "GetKeyRotationStatus", "RotateKeyOnDemand",
 		"ListKeyRotations", "GetParametersForImport", "ImportKeyMaterial", "DeleteImportedKeyMaterial",
@@ -80,6 +82,24 @@ func (e *Engine) operations() map[string]op {
 	}
 	return ops
 }
+
+// dataPlane lists the targets that change the sandbox without moving its
+// generation: the cryptographic operations and the simulated proxies'
+// own requests record metrics, count against a store's request quota and
+// draw from the random stream.
+var dataPlane = map[string]bool{
+	"TrentService.Encrypt": true, "TrentService.Decrypt": true, "TrentService.ReEncrypt": true,
+	"TrentService.GenerateDataKey": true, "TrentService.GenerateDataKeyWithoutPlaintext": true,
+	"TrentService.GenerateRandom": true, "Simulator.XksProxyRequest": true,
+}
+
+// DataPlane reports whether target is a data-plane operation: one that may
+// change the sandbox (metrics, the request quota, the random stream)
+// without moving [Engine.Generation]. Every other call changes the sandbox
+// only if it moves the generation, so a host that keeps a journal records
+// a call when the generation moved or DataPlane(target) is true, and can
+// skip every other call.
+func DataPlane(target string) bool { return dataPlane[target] }
 
 // cloudHSM forwards an operation to the CloudHSM simulator. CloudHSM v2's
 // errors name their message member "Message".

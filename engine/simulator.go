@@ -1,15 +1,13 @@
 package engine
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"math"
-	"math/rand/v2"
 	"time"
 
-	"keystorelab/hsmsim/cloudhsm"
 	"keystorelab/hsmsim/wire"
-	"keystorelab/hsmsim/xks"
 )
 
 type advanceInput struct {
@@ -94,7 +92,10 @@ func (e *Engine) simResetSandbox(host time.Time, body []byte) (any, error) {
 		b, _ := hex.DecodeString(*in.Seed)
 		copy(cfg.Seed[:], b)
 	} else {
+		// No seed asked for: the host reseeds the new sandbox with its own
+		// entropy (Simulator.Reseed) right after.
 		_, _ = e.rng.Read(cfg.Seed[:])
+		cfg.HostSeeded = true
 	}
 	if in.Region != nil {
 		cfg.Region = *in.Region
@@ -124,26 +125,62 @@ func (e *Engine) replace(o *Engine) {
 }
 
 func (e *Engine) simExportSnapshot(_ time.Time, body []byte) (any, error) {
-	var in struct{}
+	var in struct{ OmitSecrets bool }
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	return json.RawMessage(`{"Snapshot":` + string(e.Snapshot()) + `}`), nil
+	snap := e.Snapshot()
+	if in.OmitSecrets {
+		snap = e.withoutSecrets(snap)
+	}
+	return json.RawMessage(`{"Snapshot":` + string(snap) + `}`), nil
 }
 
+// simImportSnapshot replaces the sandbox with a snapshot, after checking
+// it (see [Restore]); a snapshot that fails the checks is refused with a
+// ValidationException and the sandbox is left as it was. A host-seeded
+// snapshot carries no random stream: the imported sandbox's stream is drawn
+// from this one's, and hosts reseed it.
 func (e *Engine) simImportSnapshot(host time.Time, body []byte) (any, error) {
 	var in struct{ Snapshot json.RawMessage }
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	if len(in.Snapshot) == 0 {
+	if len(in.Snapshot) == 0 || string(in.Snapshot) == "null" {
 		return nil, exception("ValidationException", "Snapshot is required: pass the Snapshot object that Simulator.ExportSnapshot returned.")
 	}
-	o, err := Restore(in.Snapshot, host)
+	// The seed is drawn from this stream's state without moving it, so a
+	// refused snapshot changes nothing.
+	state, _ := e.rng.MarshalBinary()
+	o, err := restore(in.Snapshot, host, sha256.Sum256(append(state, in.Snapshot...)))
 	if err != nil {
 		return nil, exception("ValidationException", "The snapshot cannot be imported: %s", err.Error())
 	}
 	e.replace(o)
+	return struct{}{}, nil
+}
+
+type reseedInput struct {
+	Entropy []byte
+}
+
+// simReseed replaces a host-seeded sandbox's random stream with one seeded
+// from Entropy (32 bytes of the host's own randomness). Hosts call it
+// whenever they create or restore a sandbox, so that nothing the stream
+// gave out before a crash is given out again. A reproducible sandbox
+// (created with a Seed) keeps its stream: replaying the same calls gives
+// the same bytes, as its maker asked.
+func (e *Engine) simReseed(_ time.Time, body []byte) (any, error) {
+	var in reseedInput
+	if err := decode(body, &in); err != nil {
+		return nil, err
+	}
+	if len(in.Entropy) != 32 {
+		return nil, exception("ValidationException", "Entropy must be 32 bytes, base64-encoded; it has %d.", len(in.Entropy))
+	}
+	if e.st.HostSeeded {
+		e.rng.Seed([32]byte(in.Entropy))
+	}
 	return struct{}{}, nil
 }
 
@@ -172,76 +209,4 @@ func (e *Engine) simInjectConnectFault(_ time.Time, body []byte) (any, error) {
 	}
 	ks.Fault = ConnectionErrorCode(*in.ConnectionErrorCode)
 	return struct{}{}, nil
-}
-
-// snapshotFormat names the snapshot layout; Restore refuses any other.
-const snapshotFormat = "keystorelab-snapshot/1"
-
-type snapshot struct {
-	Format   string          `json:"format"`
-	Engine   state           `json:"engine"`
-	Rand     []byte          `json:"rand"`
-	CloudHSM json.RawMessage `json:"cloudhsm"`
-	XKS      json.RawMessage `json:"xks,omitempty"`
-}
-
-// Snapshot returns the whole sandbox as versioned JSON. It holds the
-// sandbox's secrets (the kmsuser password KMS knows), as a database backup
-// would.
-func (e *Engine) Snapshot() []byte {
-	r, _ := e.rng.MarshalBinary()
-	hsm, _ := e.hsm.MarshalJSON()
-	proxies, _ := e.xks.MarshalJSON()
-	b, err := json.Marshal(snapshot{Format: snapshotFormat, Engine: e.st, Rand: r, CloudHSM: hsm, XKS: proxies})
-	if err != nil {
-		panic("engine: snapshot does not encode: " + err.Error())
-	}
-	return b
-}
-
-// Restore rebuilds a sandbox from a [Engine.Snapshot]. Its virtual clock
-// carries on from where the snapshot left it, at the host time now.
-func Restore(data []byte, now time.Time) (*Engine, error) {
-	var s snapshot
-	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, err
-	}
-	if s.Format != snapshotFormat {
-		return nil, &wire.Error{Type: "ValidationException", Message: "unknown snapshot format " + s.Format + "; want " + snapshotFormat}
-	}
-	e := &Engine{st: s.Engine, rng: rand.NewChaCha8([32]byte{})}
-	if err := e.rng.UnmarshalBinary(s.Rand); err != nil {
-		return nil, err
-	}
-	hsm, err := cloudhsm.Restore(s.CloudHSM, e.rng)
-	if err != nil {
-		return nil, err
-	}
-	e.hsm = hsm
-	proxies, err := xks.RestoreProxies(s.XKS, e.rng)
-	if err != nil {
-		return nil, err
-	}
-	if proxies.Region == "" {
-		proxies.Region, proxies.AccountID = e.st.Region, e.st.AccountID
-	}
-	e.xks = proxies
-	if e.st.KeyStores == nil {
-		e.st.KeyStores = []*keyStore{}
-	}
-	if e.st.Keys == nil {
-		e.st.Keys = []*kmsKey{}
-	}
-	if e.st.Aliases == nil {
-		e.st.Aliases = []*alias{}
-	}
-	if e.st.Metrics == nil {
-		e.st.Metrics = newMetrics()
-	}
-	e.metrics = e.st.Metrics
-	e.indexKeys()
-	e.st.Clock.resume(now)
-	e.now = e.st.Clock.Last
-	e.ops = e.operations()
-	return e, nil
 }

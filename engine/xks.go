@@ -22,6 +22,8 @@ type xksBackend interface {
 	Route(r xks.Request) *xks.Proxy
 	Invoke(now time.Time, op string, body []byte, decode func([]byte, any) error) (any, error)
 	MarshalJSON() ([]byte, error)
+	Validate() error
+	ReplaceSecrets(replace func(secret string) string)
 	Host(host string) *xks.Proxy
 }
 

@@ -514,3 +514,25 @@ func (s *Sim) simDescribeTrustAnchor(now time.Time, body []byte, decode func([]b
 	}
 	return map[string]string{"ClusterId": c.ID, "TrustAnchor": c.PKI.TrustAnchor}, nil
 }
+
+// ReplacePassword gives every user, in clusters and in backups, whose
+// password is old the password new instead, keeping its salt. It reports
+// whether any user had it. Snapshots shared without their secrets use it.
+func (s *Sim) ReplacePassword(old, new string) bool {
+	found := false
+	swap := func(users []*User) {
+		for _, u := range users {
+			if u.passwordIs(old) {
+				u.Digest = digest(u.Salt, new)
+				found = true
+			}
+		}
+	}
+	for _, c := range s.st.Clusters {
+		swap(c.Users)
+	}
+	for _, b := range s.st.Backups {
+		swap(b.Users)
+	}
+	return found
+}

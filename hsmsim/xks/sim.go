@@ -371,3 +371,16 @@ func (ps *Proxies) Route(r Request) *Proxy {
 	}
 	return nil
 }
+
+// ReplaceSecrets replaces the secret access key of every credential every
+// proxy path accepts with replace(secret). Snapshots shared without their
+// secrets use it.
+func (ps *Proxies) ReplaceSecrets(replace func(secret string) string) {
+	for _, p := range ps.List {
+		for _, s := range p.Stores {
+			for i := range s.Credentials {
+				s.Credentials[i].SecretAccessKey = replace(s.Credentials[i].SecretAccessKey)
+			}
+		}
+	}
+}
