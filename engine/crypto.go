@@ -126,10 +126,10 @@ func (e *Engine) admit(op, storeID string) error {
 		return nil
 	}
 	sec := e.now.Unix()
-	if ks.quotaSecond != sec {
-		ks.quotaSecond, ks.quotaCount = sec, 0
+	if ks.QuotaSecond != sec {
+		ks.QuotaSecond, ks.QuotaCount = sec, 0
 	}
-	if ks.quotaCount >= storeQuota {
+	if ks.QuotaCount >= storeQuota {
 		name := MetricExternalKeyStoreThrottle
 		if ks.Type == TypeCloudHSM {
 			name = MetricCloudHSMKeyStoreThrottle
@@ -137,7 +137,7 @@ func (e *Engine) admit(op, storeID string) error {
 		e.metrics.record(e.now, name, dims{CustomKeyStoreId: ks.ID, KmsOperation: op, KeySpec: "SYMMETRIC_DEFAULT"}, 1)
 		return exception("ThrottlingException", "You have exceeded the rate at which you may call KMS. Reduce the frequency of your calls.")
 	}
-	ks.quotaCount++
+	ks.QuotaCount++
 	return nil
 }
 

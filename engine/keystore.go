@@ -97,9 +97,10 @@ type keyStore struct {
 	// store's proxy (KmsHealthCheck).
 	NextHealthCheck time.Time `json:"nextHealthCheck,omitzero"`
 
-	// The request quota's current second and count; not saved.
-	quotaSecond int64
-	quotaCount  int
+	// The request quota's current second (Unix, virtual) and the requests
+	// counted in it.
+	QuotaSecond int64 `json:"quotaSecond,omitempty"`
+	QuotaCount  int   `json:"quotaCount,omitempty"`
 }
 
 // xksConfig is an external key store's proxy configuration.

@@ -44,7 +44,20 @@ type Engine struct {
 	snap    []byte    // the last snapshot: the inner JSON object
 	snapGen uint64    // gen when snap was taken
 	snapErr error     // why the last attempt to export failed, if it did
+	dirty   bool      // calls were made since snap was taken (data-plane calls do not move gen)
 	last    time.Time // host time of the latest call
+
+	rebuilds uint64 // how many times a trap made the Engine rebuild its instance
+}
+
+// Rebuilds counts the times the Engine threw away a trapped instance and
+// rebuilt the sandbox from its last snapshot, losing what was not in it. A
+// host that keeps its own durable copy (a journal) rebuilds from that
+// instead when this moves.
+func (e *Engine) Rebuilds() uint64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.rebuilds
 }
 
 // NewEngine starts a sandbox in a new instance of m, created at host time
@@ -102,13 +115,14 @@ func (e *Engine) Generation() uint64 {
 }
 
 // Snapshot returns the sandbox's state as engine.Engine.Snapshot does (the
-// object inside Simulator.ExportSnapshot's response). It is normally the
-// copy kept after the last change; it fails only when the module cannot
-// export one.
+// object inside Simulator.ExportSnapshot's response), as it is now: the
+// copy kept after the last change when no call was made since, a fresh
+// export otherwise (data-plane calls change the sandbox without moving the
+// generation). It fails only when the module cannot export one.
 func (e *Engine) Snapshot() ([]byte, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.snapGen != e.gen || e.snapErr != nil {
+	if e.snapGen != e.gen || e.snapErr != nil || e.dirty {
 		if err := e.ensureInstance(e.last); err != nil {
 			return nil, err
 		}
@@ -167,6 +181,7 @@ func (e *Engine) call(now time.Time, target string, body []byte) (int, []byte, e
 	if err != nil {
 		return 0, nil, e.recoverFrom(now, target, err)
 	}
+	e.dirty = true
 	e.observe(gen)
 	if e.snapGen != e.gen {
 		if err := e.refresh(now); err != nil {
@@ -203,7 +218,7 @@ func (e *Engine) refresh(now time.Time) error {
 	case json.Unmarshal(resp, &out) != nil || len(out.Snapshot) == 0 || bytes.Equal(out.Snapshot, []byte("null")):
 		e.snapErr = fmt.Errorf("host: %s answered without a Snapshot: %.200s", exportTarget, resp)
 	default:
-		e.snap, e.snapGen, e.snapErr = out.Snapshot, e.gen, nil
+		e.snap, e.snapGen, e.snapErr, e.dirty = out.Snapshot, e.gen, nil, false
 	}
 	return nil
 }
@@ -255,6 +270,7 @@ func (e *Engine) rebuild(now time.Time) error {
 	}
 	e.inst, e.instGen = inst, gen
 	e.gen++ // the sandbox went back to the snapshot
+	e.rebuilds++
 	e.snapGen = e.gen
 	return nil
 }

@@ -27,13 +27,19 @@
 //
 // # Persistence
 //
-// Calls reach the backend one at a time. After each call that moved the
-// backend's [Backend.Generation], the server saves a snapshot with
-// [SaveState], so a restart or a crash loses nothing that was answered.
-// Data-plane calls (Encrypt, Decrypt, GenerateDataKey...) do not move the
-// generation: what they change (metrics, the request quota, the random
-// stream) is saved with the next control-plane change or by [Server.Flush]
-// when the server stops, so a crash can lose only that.
+// Calls reach the backend one at a time. With a [Durable], every call that
+// changed the sandbox is recorded in its journal before it is answered
+// (see Durable for what is fsynced when), so a crash loses nothing that was
+// acknowledged. A call that cannot be recorded is answered with a 500
+// KMSInternalException and undone: the sandbox is rebuilt from what is on
+// disk. Until that succeeds, every call is answered so.
+//
+// # Who may call
+//
+// The server answers only requests whose Host is a loopback address or
+// localhost (and any host in [Config.AllowedHosts]), so that a web page on
+// another origin cannot reach it by DNS rebinding; any other Host gets a
+// 403 that says how to allow it.
 package server
 
 import (
@@ -42,10 +48,14 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+
+	"keystorelab/engine"
 )
 
 // Backend is a sandbox engine as the server drives it: the native engine
@@ -71,9 +81,15 @@ const contentType = "application/x-amz-json-1.1"
 type Config struct {
 	// Backend serves the API calls.
 	Backend Backend
-	// StatePath is the file that snapshots are saved to. Empty keeps the
-	// sandbox in memory only.
-	StatePath string
+	// Durable keeps the sandbox on disk; nil keeps it in memory only.
+	Durable *Durable
+	// CompactAlways saves a whole snapshot after every recorded call
+	// instead of letting the journal grow: for sandboxes whose calls cannot
+	// be replayed (an external key store reaching a real XKS proxy).
+	CompactAlways bool
+	// AllowedHosts are Host names (without a port) answered besides
+	// loopback addresses and localhost; "*" allows any.
+	AllowedHosts []string
 	// Logger gets one line per request; nil discards them.
 	Logger *log.Logger
 	// Fallback serves every request that is not an API call (anything but
@@ -87,28 +103,33 @@ type Config struct {
 // Server is an http.Handler for one sandbox. Its methods are safe for
 // concurrent use.
 type Server struct {
-	backend   Backend
-	statePath string
-	logger    *log.Logger
-	fallback  http.Handler
-	now       func() time.Time
+	logger   *log.Logger
+	fallback http.Handler
+	clock    func() time.Time
+	hosts    map[string]bool
 
-	mu       sync.Mutex // serialises backend calls and saves
-	savedGen uint64     // the backend's Generation when its state was last saved
-	unsaved  bool       // calls were made since the last save
+	mu      sync.Mutex // serialises backend calls and what they record
+	backend Backend
+	durable *Durable
+	always  bool
+	broken  error     // why the last change could not be recorded, until the sandbox is rebuilt
+	last    time.Time // the latest host time passed to the backend
 }
 
-// New returns a server over cfg.Backend. The backend's current state counts
-// as saved: a host that loaded it from cfg.StatePath has nothing to write
-// until it changes.
+// New returns a server over cfg.Backend, recording its changes in
+// cfg.Durable if there is one.
 func New(cfg Config) *Server {
 	s := &Server{
-		backend:   cfg.Backend,
-		statePath: cfg.StatePath,
-		logger:    cfg.Logger,
-		fallback:  cfg.Fallback,
-		now:       cfg.Now,
-		savedGen:  cfg.Backend.Generation(),
+		backend:  cfg.Backend,
+		durable:  cfg.Durable,
+		always:   cfg.CompactAlways,
+		logger:   cfg.Logger,
+		fallback: cfg.Fallback,
+		clock:    cfg.Now,
+		hosts:    map[string]bool{},
+	}
+	for _, h := range cfg.AllowedHosts {
+		s.hosts[strings.ToLower(h)] = true
 	}
 	if s.logger == nil {
 		s.logger = log.New(io.Discard, "", 0)
@@ -116,16 +137,43 @@ func New(cfg Config) *Server {
 	if s.fallback == nil {
 		s.fallback = http.HandlerFunc(infoPage)
 	}
-	if s.now == nil {
-		s.now = time.Now
+	if s.clock == nil {
+		s.clock = time.Now
 	}
 	return s
+}
+
+// allowedHost reports whether a request's Host may be answered.
+func (s *Server) allowedHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(strings.Trim(host, "[]"), "."))
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") || s.hosts[host] || s.hosts["*"] {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // ServeHTTP answers POST / as an AWS JSON 1.1 API call, serves the
 // sandbox's simulated XKS proxies on every path that contains /kms/xks/v,
 // and hands every other request to the fallback handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.allowedHost(r.Host) {
+		msg := fmt.Sprintf("Host %q is not served: Keystore Lab answers loopback addresses and localhost only, so that pages on other sites cannot reach it. To serve another name, start it with -allow-host %s.", r.Host, r.Host)
+		if r.Method == http.MethodPost {
+			b, _ := json.Marshal(map[string]string{"__type": "AccessDeniedException", "message": msg})
+			w.Header().Set("Content-Type", contentType)
+			w.WriteHeader(http.StatusForbidden)
+			w.Write(b)
+		} else {
+			http.Error(w, msg, http.StatusForbidden)
+		}
+		s.logf(r.Method+" "+r.URL.Path, http.StatusForbidden, 0, nil)
+		return
+	}
 	if isXKSPath(r.URL.Path) {
 		s.serveXKS(w, r)
 		return
@@ -173,46 +221,86 @@ func (s *Server) Call(target string, body []byte) (status int, resp []byte) {
 	return status, resp
 }
 
-// call runs one backend call under the lock and saves the state if it
-// changed.
+// call runs one backend call under the lock and records what it changed.
 func (s *Server) call(target string, body []byte) (int, []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	status, resp := s.backend.Handle(s.now(), target, body)
-	s.unsaved = true
-	if err := s.saveLocked(false); err != nil {
+	now := s.clock()
+	if now.Before(s.last) { // replayed journals must see time move forward
+		now = s.last
+	}
+	s.last = now
+	if s.durable == nil {
+		return s.backend.Handle(now, target, body)
+	}
+	if s.broken != nil && !s.rebuild(now) {
+		return unsaved(s.broken)
+	}
+	gen, rebuilds := s.backend.Generation(), rebuildsOf(s.backend)
+	status, resp := s.backend.Handle(now, target, body)
+	if rebuildsOf(s.backend) != rebuilds {
+		// The engine module trapped and rebuilt itself from its own copy;
+		// what is on disk is the truth.
+		s.broken = fmt.Errorf("the engine module trapped while serving %s", target)
+		s.rebuild(now)
+		return status, resp
+	}
+	moved := s.backend.Generation() != gen
+	if !moved && !engine.DataPlane(target) {
+		return status, resp
+	}
+	if err := s.durable.Record(now, target, body, moved); err != nil {
 		s.logger.Printf("state not saved: %v", err)
+		s.broken = err
+		s.rebuild(now)
+		return unsaved(err)
+	}
+	if s.always || s.durable.Due() {
+		if err := s.durable.Compact(s.backend, now); err != nil {
+			s.logger.Printf("state not compacted: %v", err)
+		}
 	}
 	return status, resp
 }
 
-// Flush saves the state if any call was made since it was last saved,
-// including the data-plane calls (Encrypt, Decrypt, ...) that do not move
-// the generation but do record metrics. A server whose StatePath is empty
-// has nothing to flush. Hosts call it when they stop; a failed save after a
-// request is retried by the next one.
+// rebuild replaces the backend with the sandbox as it is on disk, undoing
+// whatever was not recorded; it reports whether that worked.
+func (s *Server) rebuild(now time.Time) bool {
+	b, err := s.durable.Reload(now)
+	if err != nil {
+		s.logger.Printf("sandbox not rebuilt from disk: %v", err)
+		return false
+	}
+	s.backend, s.broken = b, nil
+	return true
+}
+
+// unsaved is the answer to a call whose change could not be recorded.
+func unsaved(err error) (int, []byte) {
+	b, _ := json.Marshal(map[string]string{"__type": "KMSInternalException",
+		"message": "The request could not be completed because the sandbox could not be saved (" + err.Error() + "); it was not made. Free space or fix the state directory, then try again."})
+	return http.StatusInternalServerError, b
+}
+
+// rebuildsOf is how many times b rebuilt itself after a trap, for backends
+// that can (engine.wasm).
+func rebuildsOf(b Backend) uint64 {
+	if r, ok := b.(interface{ Rebuilds() uint64 }); ok {
+		return r.Rebuilds()
+	}
+	return 0
+}
+
+// Flush makes every recorded call durable, including the data-plane calls
+// that were written but not yet fsynced. A server without a Durable has
+// nothing to flush. Hosts call it when they stop.
 func (s *Server) Flush() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.saveLocked(true)
-}
-
-// saveLocked saves a snapshot when the generation moved, or, with all,
-// when any call was made since the last save.
-func (s *Server) saveLocked(all bool) error {
-	gen := s.backend.Generation()
-	if s.statePath == "" || (gen == s.savedGen && !(all && s.unsaved)) {
+	if s.durable == nil {
 		return nil
 	}
-	snap, err := s.backend.Snapshot()
-	if err != nil {
-		return fmt.Errorf("snapshot: %w", err)
-	}
-	if err := SaveState(s.statePath, snap); err != nil {
-		return err
-	}
-	s.savedGen, s.unsaved = gen, false
-	return nil
+	return s.durable.Sync()
 }
 
 // logf writes the request's line. resp is read only for an error's __type.

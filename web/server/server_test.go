@@ -8,8 +8,6 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -154,6 +152,7 @@ func TestAPICall(t *testing.T) {
 	// The header goes out with AWS's spelling.
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{}`))
+	req.Host = "127.0.0.1:8080"
 	req.Header.Set("X-Amz-Target", "TrentService.ListKeys")
 	ts.Config.Handler.ServeHTTP(rec, req)
 	if got := rec.Header()["x-amzn-RequestId"]; len(got) != 1 || !uuidRE.MatchString(got[0]) {
@@ -349,7 +348,7 @@ func TestFallbackReplacesPage(t *testing.T) {
 
 func TestCallsAreSerialised(t *testing.T) {
 	fb := &fakeBackend{t: t}
-	ts, _ := start(t, Config{Backend: fb, StatePath: filepath.Join(t.TempDir(), "state.json")})
+	ts, _ := start(t, Config{Backend: fb})
 	srv := ts.Config.Handler.(*Server)
 	var wg sync.WaitGroup
 	for i := range 8 {
@@ -371,83 +370,6 @@ func TestCallsAreSerialised(t *testing.T) {
 	}
 }
 
-func TestSavesAfterChanges(t *testing.T) {
-	fb := &fakeBackend{t: t}
-	path := filepath.Join(t.TempDir(), "sub", "state.json")
-	ts, logs := start(t, Config{Backend: fb, StatePath: path})
-
-	postJSON(t, ts.URL, "TrentService.ListKeys", `{}`)
-	if _, err := os.Stat(path); !os.IsNotExist(err) {
-		t.Fatalf("a call that changed nothing wrote the state file (err %v)", err)
-	}
-	postJSON(t, ts.URL, "MutateOne", `{}`)
-	assertState(t, path, `{"generation":1}`)
-	if info, err := os.Stat(path); err != nil || info.Mode().Perm() != 0o600 {
-		t.Errorf("state file mode = %v (err %v), want 0600", info.Mode().Perm(), err)
-	}
-	postJSON(t, ts.URL, "TrentService.ListKeys", `{}`)
-	if fb.snapshots != 1 {
-		t.Errorf("took %d snapshots, want 1", fb.snapshots)
-	}
-
-	// A save that fails is logged and retried by the next call, even one
-	// that changes nothing.
-	dir := filepath.Dir(path)
-	if err := os.Rename(dir, dir+".away"); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dir, nil, 0o600); err != nil { // a file where the directory was
-		t.Fatal(err)
-	}
-	postJSON(t, ts.URL, "MutateTwo", `{}`)
-	if !strings.Contains(logs.String(), "state not saved: ") {
-		t.Errorf("failed save was not logged: %q", logs.String())
-	}
-	os.Remove(dir)
-	os.Rename(dir+".away", dir)
-	postJSON(t, ts.URL, "TrentService.ListKeys", `{}`)
-	assertState(t, path, `{"generation":2}`)
-	if err := ts.Config.Handler.(*Server).Flush(); err != nil {
-		t.Errorf("Flush: %v", err)
-	}
-}
-
-func TestFlush(t *testing.T) {
-	fb := &fakeBackend{t: t}
-	path := filepath.Join(t.TempDir(), "state.json")
-	srv := New(Config{Backend: fb, StatePath: path})
-	if err := srv.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(path); !os.IsNotExist(err) {
-		t.Fatalf("Flush of an unchanged sandbox wrote the state file (err %v)", err)
-	}
-	fb.gen = 7 // changed behind the server's back
-	if err := srv.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	assertState(t, path, `{"generation":7}`)
-
-	// A data-plane call leaves the generation alone; Flush saves it anyway.
-	srv.Call("TrentService.Encrypt", []byte(`{}`))
-	before := fb.snapshots
-	if err := srv.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if fb.snapshots != before+1 {
-		t.Errorf("Flush after a call that did not move the generation took %d snapshots, want 1", fb.snapshots-before)
-	}
-	if err := srv.Flush(); err != nil || fb.snapshots != before+1 {
-		t.Errorf("a second Flush saved again (%v)", err)
-	}
-
-	mem := New(Config{Backend: fb})
-	fb.gen++
-	if err := mem.Flush(); err != nil {
-		t.Errorf("Flush without a state file: %v", err)
-	}
-}
-
 func assertState(t *testing.T, path, want string) {
 	t.Helper()
 	got, err := LoadState(path)
@@ -456,5 +378,35 @@ func assertState(t *testing.T, path, want string) {
 	}
 	if string(got) != want {
 		t.Errorf("state file = %s, want %s", got, want)
+	}
+}
+
+// TestHostCheck: only loopback and localhost Hosts are answered, unless the
+// server is told of another name; others get a 403 saying how.
+func TestHostCheck(t *testing.T) {
+	fb := &fakeBackend{t: t}
+	ts, _ := start(t, Config{Backend: fb, AllowedHosts: []string{"lab.example"}})
+	for host, want := range map[string]int{
+		"127.0.0.1:8080": 200, "localhost:8080": 200, "[::1]:8080": 200, "LOCALHOST": 200, "app.localhost": 200,
+		"lab.example:9000": 200, "evil.example": 403, "evil.example:8080": 403, "127.0.0.1.evil.example": 403, "10.0.0.1:8080": 403,
+	} {
+		req, _ := http.NewRequest(http.MethodPost, ts.URL+"/", strings.NewReader("{}"))
+		req.Host = host
+		req.Header.Set("X-Amz-Target", "TrentService.ListKeys")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Host %s: %d %s, want %d", host, resp.StatusCode, body, want)
+		}
+		if want == 403 && (!strings.Contains(string(body), "AccessDeniedException") || !strings.Contains(string(body), "-allow-host")) {
+			t.Errorf("Host %s: the 403 does not say what to do: %s", host, body)
+		}
+	}
+	if len(fb.calls) != 6 {
+		t.Errorf("backend got %d calls, want 6 (the allowed hosts only)", len(fb.calls))
 	}
 }

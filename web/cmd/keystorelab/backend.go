@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -48,7 +47,7 @@ type nativeKind struct {
 }
 
 func (k nativeKind) fresh(now time.Time, seed [32]byte, clockSpeed float64) (server.Backend, error) {
-	e := engine.New(engine.Config{Seed: seed, ClockSpeed: clockSpeed}, now)
+	e := engine.New(engine.Config{Seed: seed, ClockSpeed: clockSpeed, HostSeeded: true}, now)
 	if k.xks != nil {
 		e.SetXKSTransport(k.xks)
 	}
@@ -102,22 +101,24 @@ func (k *wasmKind) newEngine(now time.Time) (*host.Engine, error) {
 	return e, nil
 }
 
-// fresh resets the module's initial zero-seed sandbox with the seed and
-// clock speed, since the module creates it without a Config.
+// fresh resets the module's initial zero-seed sandbox into a host-seeded
+// one with the clock speed, and reseeds it with seed, since the module
+// creates it without a Config.
 func (k *wasmKind) fresh(now time.Time, seed [32]byte, clockSpeed float64) (server.Backend, error) {
 	e, err := k.newEngine(now)
 	if err != nil {
 		return nil, err
 	}
-	body, err := json.Marshal(struct {
-		Seed       string
-		ClockSpeed float64
-	}{hex.EncodeToString(seed[:]), clockSpeed})
+	body, err := json.Marshal(struct{ ClockSpeed float64 }{clockSpeed})
 	if err != nil {
 		return nil, err
 	}
 	if status, resp := e.Handle(now, "Simulator.ResetSandbox", body); status != 200 {
 		return nil, fmt.Errorf("Simulator.ResetSandbox answered %d: %s", status, resp)
+	}
+	body, _ = json.Marshal(struct{ Entropy []byte }{seed[:]})
+	if status, resp := e.Handle(now, "Simulator.Reseed", body); status != 200 {
+		return nil, fmt.Errorf("Simulator.Reseed answered %d: %s", status, resp)
 	}
 	return e, nil
 }

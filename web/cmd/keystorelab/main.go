@@ -79,6 +79,7 @@ type options struct {
 	xksExternal bool
 	xksCABundle string
 	xksResolve  map[string]string
+	allowHosts  []string
 }
 
 // parseFlags reads args; getenv supplies KEYSTORELAB_ENGINE.
@@ -107,6 +108,13 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 			return errors.New("want host=address, e.g. xks.example.com=127.0.0.1:8443")
 		}
 		o.xksResolve[strings.ToLower(host)] = addr
+		return nil
+	})
+	fs.Func("allow-host", "also answer requests whose Host is `name` (repeatable; * for any), besides loopback addresses and localhost", func(v string) error {
+		if v == "" {
+			return errors.New("want a host name")
+		}
+		o.allowHosts = append(o.allowHosts, v)
 		return nil
 	})
 	if err := fs.Parse(args); err != nil {
@@ -173,11 +181,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer k.close()
 
-	backend, err := openSandbox(k, o, doc, logger)
+	backend, durable, err := openSandbox(k, o, doc, logger)
 	if err != nil {
 		return err
 	}
-	cfg := server.Config{Backend: backend, StatePath: o.statePath, Logger: logger}
+	if durable != nil {
+		defer durable.Close()
+	}
+	cfg := server.Config{Backend: backend, Durable: durable, Logger: logger, AllowedHosts: o.allowHosts,
+		CompactAlways: o.xksExternal}
 	site := hasSite(o.siteDir)
 	if site {
 		cfg.Fallback = server.Static(o.siteDir)
@@ -185,6 +197,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		logger.Printf("no site in %s: run make site to build the browser playground; serving a plain-text page on /", o.siteDir)
 	}
 	srv := server.New(cfg)
+	if o.speedSet && doc == nil && durable != nil {
+		body := fmt.Appendf(nil, `{"Speed":%v}`, o.clockSpeed)
+		if status, resp := srv.Call("Simulator.SetClockSpeed", body); status != 200 {
+			return fmt.Errorf("-clock-speed: Simulator.SetClockSpeed answered %d: %s", status, resp)
+		}
+	}
 
 	url := "http://" + displayAddr(ln.Addr())
 	fmt.Fprintf(stdout, "Keystore Lab is serving %s (%s engine)\n", url, o.engine)
@@ -218,50 +236,43 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 const moveAway = "move the file away, or choose another with -state, to start a fresh sandbox"
 
-// openSandbox loads the saved sandbox or makes a fresh one, and applies the
-// seed file doc (which always starts from a fresh sandbox) if there is one.
-func openSandbox(k kind, o *options, doc *seed.File, logger *log.Logger) (server.Backend, error) {
+// openSandbox loads the saved sandbox (its state file and journal) or makes
+// a fresh one, and applies the seed file doc (which always starts from a
+// fresh sandbox) if there is one. Without a state file the sandbox lives in
+// memory and the Durable is nil.
+func openSandbox(k kind, o *options, doc *seed.File, logger *log.Logger) (server.Backend, *server.Durable, error) {
 	now := time.Now()
-	if doc == nil && o.statePath != "" {
-		data, err := server.LoadState(o.statePath)
-		if err != nil {
-			return nil, fmt.Errorf("%w (%s)", err, moveAway)
-		}
-		if data != nil {
-			b, err := k.restore(data, now)
-			if err != nil {
-				return nil, fmt.Errorf("state file %s could not be loaded and was left as it is: %w (%s)", o.statePath, err, moveAway)
-			}
-			logger.Printf("loaded the sandbox from %s", o.statePath)
-			if o.speedSet {
-				body := fmt.Appendf(nil, `{"Speed":%v}`, o.clockSpeed)
-				if status, resp := b.Handle(now, "Simulator.SetClockSpeed", body); status != 200 {
-					return nil, fmt.Errorf("-clock-speed: Simulator.SetClockSpeed answered %d: %s", status, resp)
-				}
-				if err := save(b, o.statePath); err != nil {
-					return nil, err
-				}
-			}
-			return b, nil
-		}
+	fresh := func(now time.Time) (server.Backend, error) {
+		var s [32]byte
+		rand.Read(s[:])
+		return k.fresh(now, s, o.clockSpeed)
 	}
-
-	var s [32]byte
-	rand.Read(s[:])
-	b, err := k.fresh(now, s, o.clockSpeed)
-	if err != nil {
-		return nil, err
+	if doc == nil && o.statePath == "" {
+		b, err := fresh(now)
+		return b, nil, err
 	}
+	var d *server.Durable
+	var b server.Backend
 	if doc == nil {
-		return b, nil
+		var err error
+		d, b, err = server.OpenDurable(o.statePath, server.Opener{Restore: k.restore, Fresh: fresh}, now)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w (%s)", err, moveAway)
+		}
+		logger.Printf("loaded the sandbox from %s", o.statePath)
+		return b, d, nil
 	}
 
-	// Seed without saving, so that a seed that fails halfway leaves the
-	// saved sandbox as it was.
+	// Seed a fresh sandbox without saving, so that a seed that fails
+	// halfway leaves the saved sandbox as it was.
+	b, err := fresh(now)
+	if err != nil {
+		return nil, nil, err
+	}
 	logger.Printf("applying seed file %s to a fresh sandbox", o.seedPath)
 	res, err := doc.Apply(server.New(server.Config{Backend: b, Logger: logger}).Call)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", o.seedPath, err)
+		return nil, nil, fmt.Errorf("%s: %w", o.seedPath, err)
 	}
 	for _, c := range res.Clusters {
 		logger.Printf("seeded cluster %s: %s", c.Ref, c.ClusterID)
@@ -274,26 +285,13 @@ func openSandbox(k kind, o *options, doc *seed.File, logger *log.Logger) (server
 		logger.Print(line)
 	}
 	if o.statePath != "" {
-		if err := save(b, o.statePath); err != nil {
-			return nil, err
+		d = server.NewDurable(o.statePath, server.Opener{Restore: k.restore, Fresh: fresh})
+		if err := d.Replace(b, time.Now()); err != nil {
+			return nil, nil, fmt.Errorf("%w (%s)", err, moveAway)
 		}
 		logger.Printf("seeded sandbox saved to %s, replacing any sandbox saved there", o.statePath)
 	}
-	return b, nil
-}
-
-// save writes b's state to the state file at path, if there is one. The
-// server saves by itself after requests; this is for changes made before it
-// starts.
-func save(b server.Backend, path string) error {
-	if path == "" {
-		return nil
-	}
-	snap, err := b.Snapshot()
-	if err != nil {
-		return err
-	}
-	return server.SaveState(path, snap)
+	return b, d, nil
 }
 
 // hasSite reports whether dir is a directory, which -site serves.
