@@ -48,6 +48,18 @@ type Engine struct {
 	last    time.Time // host time of the latest call
 
 	rebuilds uint64 // how many times a trap made the Engine rebuild its instance
+	lazy     bool   // no snapshot after every change (see KeepSnapshots)
+}
+
+// KeepSnapshots sets whether the Engine exports a snapshot after every call
+// that moved the generation (the default), so that a trap loses only the
+// trapped call. A host that keeps its own journal turns it off: exporting
+// costs time in proportion to the sandbox, and after a trap (see
+// [Engine.Rebuilds]) such a host rebuilds from its journal anyway.
+func (e *Engine) KeepSnapshots(keep bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.lazy = !keep
 }
 
 // Rebuilds counts the times the Engine threw away a trapped instance and
@@ -183,7 +195,7 @@ func (e *Engine) call(now time.Time, target string, body []byte) (int, []byte, e
 	}
 	e.dirty = true
 	e.observe(gen)
-	if e.snapGen != e.gen {
+	if e.snapGen != e.gen && !e.lazy {
 		if err := e.refresh(now); err != nil {
 			return 0, nil, e.recoverFrom(now, target, err)
 		}

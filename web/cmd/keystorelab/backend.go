@@ -28,7 +28,7 @@ type kind interface {
 //
 // xks, when not nil, lets the native engine's external key stores reach XKS
 // proxies outside the sandbox; engine.wasm cannot.
-func newKind(ctx context.Context, name, wasmPath string, xks engine.XKSTransport) (kind, error) {
+func newKind(ctx context.Context, name, wasmPath string, xks engine.XKSTransport, journaled bool) (kind, error) {
 	switch name {
 	case "native":
 		return nativeKind{xks: xks}, nil
@@ -36,7 +36,12 @@ func newKind(ctx context.Context, name, wasmPath string, xks engine.XKSTransport
 		if xks != nil {
 			return nil, fmt.Errorf("-xks-external needs -engine native: engine.wasm has no network")
 		}
-		return newWasmKind(ctx, wasmPath)
+		k, err := newWasmKind(ctx, wasmPath)
+		if err != nil {
+			return nil, err
+		}
+		k.journaled = journaled
+		return k, nil
 	}
 	return nil, fmt.Errorf("unknown engine %q: want native or wasm", name)
 }
@@ -72,6 +77,9 @@ type wasmKind struct {
 	ctx     context.Context
 	mod     *host.Module
 	engines []*host.Engine
+	// journaled: the server keeps a journal, so the engines need not
+	// export a snapshot after every change (see host.Engine.KeepSnapshots).
+	journaled bool
 }
 
 func newWasmKind(ctx context.Context, path string) (*wasmKind, error) {
@@ -97,6 +105,7 @@ func (k *wasmKind) newEngine(now time.Time) (*host.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.KeepSnapshots(!k.journaled)
 	k.engines = append(k.engines, e)
 	return e, nil
 }

@@ -175,7 +175,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		transport = client.RoundTrip
 	}
-	k, err := newKind(ctx, o.engine, o.wasmPath, transport)
+	k, err := newKind(ctx, o.engine, o.wasmPath, transport, o.statePath != "")
 	if err != nil {
 		return err
 	}

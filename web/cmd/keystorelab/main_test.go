@@ -517,7 +517,7 @@ func TestXKSFlags(t *testing.T) {
 	}
 	if _, err := newKind(context.Background(), "wasm", "build/engine.wasm", func(xks.Request) (xks.Response, time.Duration, error) {
 		return xks.Response{}, 0, nil
-	}); err == nil {
+	}, false); err == nil {
 		t.Fatal("the wasm engine accepted an external XKS transport")
 	}
 }
