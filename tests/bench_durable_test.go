@@ -40,24 +40,10 @@ func BenchmarkDurableWrite(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer d.Close()
-			s := server.New(server.Config{Backend: server.Native(e), Durable: d})
-			cpu := processCPU()
-			for b.Loop() {
-				if status, resp := s.Call("TrentService.UpdateKeyDescription", body); status != 200 {
-					b.Fatalf("%d %s", status, resp)
-				}
-			}
-			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+			benchServerCalls(b, server.New(server.Config{Backend: server.Native(e), Durable: d}), body)
 		})
 		b.Run(fmt.Sprintf("keys=%d/memory", n), func(b *testing.B) {
-			s := server.New(server.Config{Backend: server.Native(e)})
-			cpu := processCPU()
-			for b.Loop() {
-				if status, resp := s.Call("TrentService.UpdateKeyDescription", body); status != 200 {
-					b.Fatalf("%d %s", status, resp)
-				}
-			}
-			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+			benchServerCalls(b, server.New(server.Config{Backend: server.Native(e)}), body)
 		})
 		b.Run(fmt.Sprintf("keys=%d/full-snapshot", n), func(b *testing.B) {
 			path := filepath.Join(b.TempDir(), "state.json")
@@ -73,4 +59,16 @@ func BenchmarkDurableWrite(b *testing.B) {
 			b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
 		})
 	}
+}
+
+// benchServerCalls makes UpdateKeyDescription calls with body through s
+// and reports the process's CPU time a call.
+func benchServerCalls(b *testing.B, s *server.Server, body []byte) {
+	cpu := processCPU()
+	for b.Loop() {
+		if status, resp := s.Call("TrentService.UpdateKeyDescription", body); status != 200 {
+			b.Fatalf("%d %s", status, resp)
+		}
+	}
+	b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
 }
